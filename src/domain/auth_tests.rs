@@ -1,0 +1,198 @@
+//! Unit tests of JWT verification with real keys of every supported algorithm.
+
+use super::*;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
+use jwt_compact::{alg::RsaPrivateKey, Header};
+use serde_json::json;
+
+const NOW_MS: i64 = 1_800_000_000_000;
+const NOW: i64 = NOW_MS / 1000;
+const SECRET: &str = "unit-test-secret";
+
+fn claims(extra: Value) -> Claims<Map<String, Value>> {
+    let mut map = json!({"sub": "u1", "exp": NOW + 600}).as_object().unwrap().clone();
+    map.extend(extra.as_object().unwrap().clone());
+    // jwt-compact keeps exp/nbf/iat apart from custom claims: move them over.
+    let time = |m: &mut Map<String, Value>, k: &str| {
+        m.remove(k).and_then(|v| v.as_i64()).and_then(|s| DateTime::from_timestamp(s, 0))
+    };
+    let mut c = Claims::new(map.clone());
+    c.expiration = time(&mut map, "exp");
+    c.not_before = time(&mut map, "nbf");
+    c.issued_at = time(&mut map, "iat");
+    c.custom = map;
+    c
+}
+
+fn hs256(extra: Value) -> String {
+    Hs256.token(&Header::empty(), &claims(extra), &Hs256Key::new(SECRET)).unwrap()
+}
+
+fn hs_verifier() -> JwtVerifier {
+    JwtVerifier::new(Some(SECRET), None, None, None).unwrap()
+}
+
+#[test]
+fn valid_hs256_token_yields_identity_with_profile_and_orgs() {
+    let token = hs256(json!({"name": "Ann", "username": "ann", "email": "a@x.io", "orgs": ["acme", 7, "bad id"]}));
+    let who = hs_verifier().verify(&token, NOW_MS).unwrap();
+    assert_eq!(who.user_id, "u1");
+    assert_eq!(who.profile.name.as_deref(), Some("Ann"));
+    assert_eq!(who.profile.username.as_deref(), Some("ann"));
+    assert_eq!(who.orgs, vec!["acme".to_string(), "7".to_string()]);
+    assert_eq!(who.exp, NOW + 600);
+}
+
+#[test]
+fn expired_token_is_refused_after_the_leeway_only() {
+    let v = hs_verifier();
+    assert!(v.verify(&hs256(json!({"exp": NOW - 30})), NOW_MS).is_ok());
+    assert_eq!(v.verify(&hs256(json!({"exp": NOW - 61})), NOW_MS), Err(AuthError::Expired));
+}
+
+#[test]
+fn not_yet_valid_token_is_refused() {
+    let v = hs_verifier();
+    assert!(v.verify(&hs256(json!({"nbf": NOW + 30})), NOW_MS).is_ok());
+    assert_eq!(v.verify(&hs256(json!({"nbf": NOW + 120})), NOW_MS), Err(AuthError::NotYetValid));
+    assert_eq!(v.verify(&hs256(json!({"iat": NOW + 120})), NOW_MS), Err(AuthError::NotYetValid));
+}
+
+#[test]
+fn exp_and_sub_are_required() {
+    let mut c = claims(json!({}));
+    c.expiration = None;
+    let no_exp = Hs256.token(&Header::empty(), &c, &Hs256Key::new(SECRET)).unwrap();
+    assert_eq!(hs_verifier().verify(&no_exp, NOW_MS), Err(AuthError::MissingClaim("exp")));
+    let mut c = claims(json!({}));
+    c.custom.remove("sub");
+    let no_sub = Hs256.token(&Header::empty(), &c, &Hs256Key::new(SECRET)).unwrap();
+    assert_eq!(hs_verifier().verify(&no_sub, NOW_MS), Err(AuthError::MissingClaim("sub")));
+    assert_eq!(hs_verifier().verify(&hs256(json!({"sub": "a b"})), NOW_MS), Err(AuthError::Subject));
+}
+
+#[test]
+fn wrong_key_is_a_bad_signature() {
+    let other = Hs256.token(&Header::empty(), &claims(json!({})), &Hs256Key::new("other")).unwrap();
+    assert_eq!(hs_verifier().verify(&other, NOW_MS), Err(AuthError::BadSignature));
+}
+
+#[test]
+fn tampered_payload_is_a_bad_signature() {
+    let token = hs256(json!({}));
+    let parts: Vec<&str> = token.split('.').collect();
+    let forged = B64.encode(json!({"sub": "admin", "exp": NOW + 600}).to_string());
+    let tampered = format!("{}.{}.{}", parts[0], forged, parts[2]);
+    assert_eq!(hs_verifier().verify(&tampered, NOW_MS), Err(AuthError::BadSignature));
+}
+
+#[test]
+fn alg_none_is_refused() {
+    let head = B64.encode(r#"{"alg":"none","typ":"JWT"}"#);
+    let body = B64.encode(json!({"sub": "u1", "exp": NOW + 600}).to_string());
+    for token in [format!("{head}.{body}."), format!("{head}.{body}")] {
+        let err = hs_verifier().verify(&token, NOW_MS).unwrap_err();
+        assert!(matches!(err, AuthError::AlgorithmNotAllowed | AuthError::Malformed), "{err:?}");
+    }
+}
+
+#[test]
+fn algorithms_without_a_configured_key_are_refused() {
+    let jwks_only = JwtVerifier::new(None, Some(r#"{"keys":[]}"#), None, None).unwrap();
+    assert_eq!(jwks_only.verify(&hs256(json!({})), NOW_MS), Err(AuthError::AlgorithmNotAllowed));
+    let hs384 = jwt_compact::alg::Hs384
+        .token(&Header::empty(), &claims(json!({})), &jwt_compact::alg::Hs384Key::new(SECRET))
+        .unwrap();
+    assert_eq!(hs_verifier().verify(&hs384, NOW_MS), Err(AuthError::AlgorithmNotAllowed));
+}
+
+#[test]
+fn issuer_and_audience_are_checked_when_configured() {
+    let v = JwtVerifier::new(Some(SECRET), None, Some("https://id.example"), Some("chat")).unwrap();
+    let good = hs256(json!({"iss": "https://id.example", "aud": ["web", "chat"]}));
+    assert!(v.verify(&good, NOW_MS).is_ok());
+    let bad_iss = hs256(json!({"iss": "https://evil.example", "aud": "chat"}));
+    assert_eq!(v.verify(&bad_iss, NOW_MS), Err(AuthError::Issuer));
+    let bad_aud = hs256(json!({"iss": "https://id.example", "aud": "other"}));
+    assert_eq!(v.verify(&bad_aud, NOW_MS), Err(AuthError::Audience));
+    assert!(hs_verifier().verify(&bad_aud, NOW_MS).is_ok(), "unchecked when not configured");
+}
+
+#[test]
+fn garbage_is_malformed() {
+    for token in ["", "abc", "a.b.c", "....."] {
+        assert_eq!(hs_verifier().verify(token, NOW_MS), Err(AuthError::Malformed), "{token:?}");
+    }
+}
+
+fn jwk_with_kid(jwk: JsonWebKey<'_>, kid: &str) -> Value {
+    let mut v = serde_json::to_value(&jwk).unwrap();
+    v["kid"] = json!(kid);
+    v
+}
+
+fn with_kid(kid: &str) -> Header {
+    Header::empty().with_key_id(kid)
+}
+
+#[test]
+fn jwks_keys_verify_rs256_es256_and_eddsa_by_kid() {
+    let mut rng = rand::thread_rng();
+    let rsa = RsaPrivateKey::new(&mut rng, 2048).unwrap();
+    let rsa_pub = rsa.to_public_key();
+    let ec = p256::ecdsa::SigningKey::from_bytes(&[7u8; 32].into()).unwrap();
+    let ed = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([9u8; 32]));
+    let jwks = json!({"keys": [
+        jwk_with_kid(JsonWebKey::from(&rsa_pub), "rsa1"),
+        jwk_with_kid(JsonWebKey::from(ec.verifying_key()), "ec1"),
+        jwk_with_kid(JsonWebKey::from(&ed.pk), "ed1"),
+    ]});
+    let v = JwtVerifier::new(None, Some(&jwks.to_string()), None, None).unwrap();
+    let c = claims(json!({}));
+
+    let rs = Rsa::rs256().token(&with_kid("rsa1"), &c, &rsa).unwrap();
+    let es = Es256.token(&with_kid("ec1"), &c, &ec).unwrap();
+    let eddsa = Ed25519.token(&with_kid("ed1"), &c, &ed.sk).unwrap();
+    for token in [&rs, &es, &eddsa] {
+        assert_eq!(v.verify(token, NOW_MS).unwrap().user_id, "u1");
+    }
+
+    let unknown = Es256.token(&with_kid("nope"), &c, &ec).unwrap();
+    assert_eq!(v.verify(&unknown, NOW_MS), Err(AuthError::UnknownKey));
+    // A token may not pick a verifier by naming another key's kid.
+    let confused = Es256.token(&with_kid("ed1"), &c, &ec).unwrap();
+    assert_eq!(v.verify(&confused, NOW_MS), Err(AuthError::AlgorithmNotAllowed));
+    let other_ec = p256::ecdsa::SigningKey::from_bytes(&[8u8; 32].into()).unwrap();
+    let forged = Es256.token(&with_kid("ec1"), &c, &other_ec).unwrap();
+    assert_eq!(v.verify(&forged, NOW_MS), Err(AuthError::BadSignature));
+}
+
+#[test]
+fn bad_jwks_is_a_config_error() {
+    assert!(JwtVerifier::new(None, Some("not json"), None, None).is_err());
+    assert!(JwtVerifier::new(None, Some(r#"{"nokeys":1}"#), None, None).is_err());
+    assert!(JwtVerifier::new(None, Some(r#"{"keys":[{"kty":"oct","k":"AAAA"}]}"#), None, None).is_err());
+}
+
+#[test]
+fn api_keys_compare_against_every_configured_key() {
+    let keys = vec!["first-key".to_string(), "second-key".to_string()];
+    assert!(api_key_matches("first-key", &keys));
+    assert!(api_key_matches("second-key", &keys));
+    assert!(!api_key_matches("first-ke", &keys));
+    assert!(!api_key_matches("", &keys));
+    assert!(!api_key_matches("first-key", &[]));
+}
+
+#[test]
+fn credentials_come_from_header_subprotocol_or_query() {
+    let c = credentials(Some("Bearer h.t.x"), None, Some("q.t.x"));
+    assert_eq!(c.token.as_deref(), Some("h.t.x"));
+    let c = credentials(None, Some("realtime.v1, bearer.p.t.x"), None);
+    assert_eq!(c, Credentials { token: Some("p.t.x".into()), protocol: Some("realtime.v1".into()) });
+    let c = credentials(None, Some("bearer.p.t.x"), None);
+    assert_eq!(c.protocol.as_deref(), Some("bearer.p.t.x"), "the only offer is echoed");
+    let c = credentials(None, None, Some("q.t.x"));
+    assert_eq!(c, Credentials { token: Some("q.t.x".into()), protocol: None });
+    assert_eq!(credentials(Some("Basic abc"), None, Some("")).token, None);
+}

@@ -1,0 +1,11 @@
+//! Pure domain logic: no `worker` imports, so everything here is unit-tested natively.
+
+pub mod auth;
+pub mod config;
+pub mod errors;
+pub mod identity;
+pub mod ids;
+pub mod limits;
+pub mod protocol;
+pub mod routes;
+pub mod time;

@@ -1,0 +1,283 @@
+//! Wire frames (SPEC §4): what clients send ([`ClientFrame`]) and what the server sends
+//! ([`ServerFrame`]). Every frame is a JSON object tagged by `type`; golden tests in
+//! `protocol_tests.rs` pin the exact JSON of each.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::errors::{ErrorCode, FrameError};
+
+/// Longest `request_id` echoed back.
+pub const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// The exact text answered by the runtime without waking the object, and its answer.
+pub const PING_TEXT: &str = r#"{"type":"ping"}"#;
+pub const PONG_TEXT: &str = r#"{"type":"pong"}"#;
+
+/// A frame from a client. Unknown fields are ignored.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    Ping {
+        #[serde(default)]
+        timestamp: Option<Value>,
+    },
+    Resume {
+        since: u64,
+    },
+    ChatMessage(ChatMessageIn),
+    #[serde(alias = "typing")]
+    TypingIndicator {
+        is_typing: bool,
+    },
+    ReadReceipt {
+        message_id: String,
+    },
+    MessageReaction {
+        message_id: String,
+        emoji: String,
+    },
+    MessageEdit {
+        message_id: String,
+        content: String,
+    },
+    MessageDelete {
+        message_id: String,
+    },
+    MarkRead {
+        notification_id: String,
+    },
+    MarkAllRead {},
+}
+
+/// Every `type` a client may send, for telling `unknown_type` from `invalid_request`.
+const CLIENT_TYPES: &[&str] = &[
+    "ping",
+    "resume",
+    "chat_message",
+    "typing_indicator",
+    "typing",
+    "read_receipt",
+    "message_reaction",
+    "message_edit",
+    "message_delete",
+    "mark_read",
+    "mark_all_read",
+];
+
+/// A new message, from a socket or from the server API.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ChatMessageIn {
+    #[serde(alias = "message")]
+    pub content: String,
+    #[serde(default)]
+    pub parent_message_id: Option<String>,
+    #[serde(default)]
+    pub client_msg_id: Option<String>,
+}
+
+/// A decoded client frame with its optional `request_id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming {
+    pub request_id: Option<String>,
+    pub frame: ClientFrame,
+}
+
+/// A frame that could not be decoded, with the `request_id` if one could be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    pub request_id: Option<String>,
+    pub error: FrameError,
+}
+
+/// Decodes a text frame: invalid JSON, an unknown `type` and a bad field are told apart.
+pub fn decode(text: &str) -> Result<Incoming, Rejected> {
+    let reject = |request_id, code, message: String| Rejected { request_id, error: FrameError::new(code, message) };
+    let value: Value = serde_json::from_str(text)
+        .map_err(|_| reject(None, ErrorCode::InvalidJson, "frame is not valid JSON".into()))?;
+    let Value::Object(ref map) = value else {
+        return Err(reject(None, ErrorCode::InvalidRequest, "frame must be a JSON object".into()));
+    };
+    let request_id = match map.get("request_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.len() <= MAX_REQUEST_ID_LEN => Some(s.clone()),
+        Some(_) => {
+            let msg = format!("request_id must be a string of at most {MAX_REQUEST_ID_LEN} characters");
+            return Err(reject(None, ErrorCode::InvalidRequest, msg));
+        }
+    };
+    let kind = match map.get("type") {
+        Some(Value::String(s)) => s.as_str(),
+        _ => return Err(reject(request_id, ErrorCode::InvalidRequest, "frame needs a string \"type\"".into())),
+    };
+    if !CLIENT_TYPES.contains(&kind) {
+        let msg = format!("unknown frame type \"{}\"", kind.chars().take(64).collect::<String>());
+        return Err(reject(request_id, ErrorCode::UnknownType, msg));
+    }
+    match ClientFrame::deserialize(value) {
+        Ok(frame) => Ok(Incoming { request_id, frame }),
+        Err(e) => Err(reject(request_id, ErrorCode::InvalidRequest, field_error(&e))),
+    }
+}
+
+/// serde's message names the field and the problem; it never carries internals.
+fn field_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    text.split(" at line ").next().unwrap_or(&text).to_string()
+}
+
+/// `online` / `offline` in `user_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Online,
+    Offline,
+}
+
+/// Whether a reaction toggle added or removed the emoji.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReactionAction {
+    Added,
+    Removed,
+}
+
+/// One user online on a stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceEntry {
+    pub user_id: String,
+    pub user_name: String,
+    pub devices: u32,
+}
+
+/// The message sender as shown in events: every key present, `null` when unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sender {
+    pub id: String,
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub avatar: Option<String>,
+}
+
+/// A chat message as broadcast, replayed and listed by the history API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub id: String,
+    pub seq: u64,
+    pub conversation_id: String,
+    pub content: Option<String>,
+    pub sender: Sender,
+    pub parent_message_id: Option<String>,
+    pub client_msg_id: Option<String>,
+    pub created_at: String,
+    pub is_edited: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_deleted: bool,
+}
+
+/// A notification as pushed and listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotificationView {
+    pub id: String,
+    pub notification_type: String,
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub message: Option<String>,
+    pub actor: Value,
+    pub data: Value,
+    pub read: bool,
+    pub created_at: String,
+}
+
+/// The first frame on every socket; fields beyond `user_id` and `last_seq` depend on the
+/// endpoint and are left out where they do not apply.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Established {
+    pub user_id: String,
+    pub user_name: String,
+    pub last_seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presence: Option<Vec<PresenceEntry>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread_count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub online: Option<Vec<String>>,
+}
+
+/// A frame from the server.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    #[serde(rename = "connection.established")]
+    ConnectionEstablished(Established),
+    Pong {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        timestamp: Option<Value>,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+    },
+    Ack {
+        request_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    Resumed { since: u64, last_seq: u64 },
+    ResyncRequired { last_seq: u64 },
+    ChatMessage { seq: u64, message: MessageView },
+    TypingIndicator { user_id: String, user_name: String, is_typing: bool, timestamp: String },
+    ReadReceipt { seq: u64, message_id: String, user_id: String, timestamp: String },
+    MessageReaction {
+        seq: u64,
+        message_id: String,
+        emoji: String,
+        user_id: String,
+        action: ReactionAction,
+        timestamp: String,
+    },
+    MessageEdit { seq: u64, message_id: String, content: Option<String>, edited_at: String, timestamp: String },
+    MessageDelete { seq: u64, message_id: String, timestamp: String },
+    UserStatus { user_id: String, username: String, status: Status, online_status: bool, timestamp: String },
+    Notification { seq: u64, notification: NotificationView },
+    UnreadCount { count: u64 },
+    NotificationRead { seq: u64, notification_ids: Vec<String> },
+    Event { seq: u64, id: String, event_type: String, data: Value, timestamp: String },
+}
+
+impl ServerFrame {
+    /// The JSON text sent on the wire.
+    pub fn to_text(&self) -> String {
+        // Serializing these types cannot fail: no maps with non-string keys, no foreign types.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn error(e: FrameError, request_id: Option<String>) -> Self {
+        ServerFrame::Error { code: e.code, message: e.message, request_id }
+    }
+
+    pub fn user_status(user_id: &str, username: &str, online: bool, timestamp: String) -> Self {
+        ServerFrame::UserStatus {
+            user_id: user_id.into(),
+            username: username.into(),
+            status: if online { Status::Online } else { Status::Offline },
+            online_status: online,
+            timestamp,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "protocol_tests.rs"]
+mod tests;

@@ -1,0 +1,236 @@
+//! Request routing: turns a method and path into a typed [`Route`], validating every id.
+//!
+//! Routing is pure so that the whole table (aliases, trailing slashes, bad ids, wrong
+//! methods) is unit-tested natively; the Worker entry only matches on the result.
+
+use super::ids::{Id, IdError, StreamKey};
+
+/// A WebSocket endpoint (SPEC §3). Dm keeps the peer: the room id depends on the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SocketRoute {
+    Conversation(Id),
+    Dm(Id),
+    Notifications,
+    OrgEvents(Id),
+    Online,
+}
+
+/// A server API endpoint (SPEC §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiRoute {
+    PublishNotifications,
+    PublishOrgEvent(Id),
+    PostMessage(Id),
+    ListMessages(Id),
+    PutMember(Id, Id),
+    DeleteMember(Id, Id),
+    ListMembers(Id),
+    PutOrgMember(Id, Id),
+    DeleteOrgMember(Id, Id),
+    ListNotifications(Id),
+    ConversationPresence(Id),
+    OrgPresence(Id),
+}
+
+impl ApiRoute {
+    /// Routes that a user JWT may call as well as the server key (SPEC §5).
+    pub fn user_readable(&self) -> bool {
+        matches!(self, ApiRoute::ListMessages(_) | ApiRoute::ListNotifications(_))
+    }
+
+    /// The stream this route acts on; `None` for fan-out across users.
+    pub fn stream(&self) -> Option<StreamKey> {
+        use ApiRoute::*;
+        Some(match self {
+            PublishNotifications => return None,
+            PostMessage(c) | ListMessages(c) | PutMember(c, _) | DeleteMember(c, _)
+            | ListMembers(c) | ConversationPresence(c) => StreamKey::Conversation(c.clone()),
+            PublishOrgEvent(o) | PutOrgMember(o, _) | DeleteOrgMember(o, _) | OrgPresence(o) => {
+                StreamKey::Org(o.clone())
+            }
+            ListNotifications(u) => StreamKey::User(u.clone()),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Health,
+    Socket(SocketRoute),
+    Api(ApiRoute),
+    /// `GET /dev/token`: development tokens, only when enabled in `.dev.vars`.
+    DevToken,
+}
+
+/// Why a path did not route.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    #[error("no such endpoint")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    BadId(#[from] IdError),
+}
+
+impl RouteError {
+    /// True for paths under `/ws/` (the caller answers 4400 on an upgrade there).
+    pub fn is_socket_path(path: &str) -> bool {
+        path.starts_with("/ws/")
+    }
+}
+
+/// Routes `method path` (path without query string).
+pub fn route(method: &str, path: &str) -> Result<Route, RouteError> {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    match segs.first().copied() {
+        Some("ws") => socket_route(&segs[1..]).map(Route::Socket),
+        Some("api") => api_route(method, &segs[1..]).map(Route::Api),
+        Some("healthz") if segs.len() == 1 => Ok(Route::Health),
+        Some("dev") if segs == ["dev", "token"] => Ok(Route::DevToken),
+        _ => Err(RouteError::NotFound),
+    }
+}
+
+fn socket_route(segs: &[&str]) -> Result<SocketRoute, RouteError> {
+    let id = |s: &str| Id::parse(s).map_err(RouteError::from);
+    match segs {
+        ["chat" | "conversations", c] => Ok(SocketRoute::Conversation(id(c)?)),
+        ["dm", u] => Ok(SocketRoute::Dm(id(u)?)),
+        ["notifications" | "notify"] => Ok(SocketRoute::Notifications),
+        ["events", o] => Ok(SocketRoute::OrgEvents(id(o)?)),
+        ["online"] => Ok(SocketRoute::Online),
+        _ => Err(RouteError::NotFound),
+    }
+}
+
+fn api_route(method: &str, segs: &[&str]) -> Result<ApiRoute, RouteError> {
+    use ApiRoute::*;
+    let id = |s: &str| Id::parse(s).map_err(RouteError::from);
+    // The shape decides the endpoint; then the method must be one it serves.
+    let (route, allowed): (ApiRoute, &[&str]) = match segs {
+        ["notifications"] => (PublishNotifications, &["POST"]),
+        ["orgs", o, "events"] => (PublishOrgEvent(id(o)?), &["POST"]),
+        ["orgs", o, "presence"] => (OrgPresence(id(o)?), &["GET"]),
+        ["orgs", o, "members", u] => {
+            let (o, u) = (id(o)?, id(u)?);
+            match method {
+                "DELETE" => (DeleteOrgMember(o, u), &["DELETE"]),
+                _ => (PutOrgMember(o, u), &["PUT"]),
+            }
+        }
+        ["conversations", c, "messages"] => match method {
+            "GET" => (ListMessages(id(c)?), &["GET"]),
+            _ => (PostMessage(id(c)?), &["POST"]),
+        },
+        ["conversations", c, "members"] => (ListMembers(id(c)?), &["GET"]),
+        ["conversations", c, "members", u] => {
+            let (c, u) = (id(c)?, id(u)?);
+            match method {
+                "DELETE" => (DeleteMember(c, u), &["DELETE"]),
+                _ => (PutMember(c, u), &["PUT"]),
+            }
+        }
+        ["conversations", c, "presence"] => (ConversationPresence(id(c)?), &["GET"]),
+        ["users", u, "notifications"] => (ListNotifications(id(u)?), &["GET"]),
+        _ => return Err(RouteError::NotFound),
+    };
+    if allowed.contains(&method) {
+        Ok(route)
+    } else {
+        Err(RouteError::MethodNotAllowed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> Id {
+        Id::parse(s).unwrap()
+    }
+
+    #[test]
+    fn socket_paths_and_aliases_with_optional_trailing_slash() {
+        let cases = [
+            ("/ws/chat/c1/", SocketRoute::Conversation(id("c1"))),
+            ("/ws/chat/c1", SocketRoute::Conversation(id("c1"))),
+            ("/ws/conversations/c1/", SocketRoute::Conversation(id("c1"))),
+            ("/ws/dm/u2/", SocketRoute::Dm(id("u2"))),
+            ("/ws/notifications/", SocketRoute::Notifications),
+            ("/ws/notify", SocketRoute::Notifications),
+            ("/ws/events/acme/", SocketRoute::OrgEvents(id("acme"))),
+            ("/ws/online/", SocketRoute::Online),
+        ];
+        for (path, want) in cases {
+            assert_eq!(route("GET", path), Ok(Route::Socket(want)), "{path}");
+        }
+    }
+
+    #[test]
+    fn unknown_socket_paths_are_not_found() {
+        for path in ["/ws/", "/ws/chat/", "/ws/chat/a/b/", "/ws/nope/x/", "/ws/notifications/x"] {
+            assert_eq!(route("GET", path), Err(RouteError::NotFound), "{path}");
+        }
+    }
+
+    #[test]
+    fn malformed_ids_are_bad_ids() {
+        for path in ["/ws/chat/a%20b/", "/ws/events/<x>/", "/api/conversations/a b/messages"] {
+            assert!(matches!(route("GET", path), Err(RouteError::BadId(_))), "{path}");
+        }
+        let long = format!("/ws/chat/{}/", "x".repeat(129));
+        assert!(matches!(route("GET", &long), Err(RouteError::BadId(_))));
+    }
+
+    #[test]
+    fn api_routes_by_method() {
+        use ApiRoute::*;
+        let cases = [
+            ("POST", "/api/notifications", PublishNotifications),
+            ("POST", "/api/orgs/o/events", PublishOrgEvent(id("o"))),
+            ("POST", "/api/conversations/c/messages", PostMessage(id("c"))),
+            ("GET", "/api/conversations/c/messages", ListMessages(id("c"))),
+            ("PUT", "/api/conversations/c/members/u", PutMember(id("c"), id("u"))),
+            ("DELETE", "/api/conversations/c/members/u", DeleteMember(id("c"), id("u"))),
+            ("GET", "/api/conversations/c/members", ListMembers(id("c"))),
+            ("PUT", "/api/orgs/o/members/u", PutOrgMember(id("o"), id("u"))),
+            ("DELETE", "/api/orgs/o/members/u", DeleteOrgMember(id("o"), id("u"))),
+            ("GET", "/api/users/u/notifications", ListNotifications(id("u"))),
+            ("GET", "/api/conversations/c/presence", ConversationPresence(id("c"))),
+            ("GET", "/api/orgs/o/presence", OrgPresence(id("o"))),
+        ];
+        for (method, path, want) in cases {
+            assert_eq!(route(method, path), Ok(Route::Api(want)), "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn wrong_methods_are_refused() {
+        for (method, path) in [
+            ("GET", "/api/notifications"),
+            ("PATCH", "/api/conversations/c/messages"),
+            ("POST", "/api/conversations/c/members/u"),
+            ("POST", "/api/orgs/o/presence"),
+        ] {
+            assert_eq!(route(method, path), Err(RouteError::MethodNotAllowed), "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn other_paths() {
+        assert_eq!(route("GET", "/healthz"), Ok(Route::Health));
+        assert_eq!(route("GET", "/dev/token"), Ok(Route::DevToken));
+        assert_eq!(route("GET", "/api/nothing"), Err(RouteError::NotFound));
+        assert_eq!(route("GET", "/favicon.ico"), Err(RouteError::NotFound));
+    }
+
+    #[test]
+    fn api_streams_and_user_readable_routes() {
+        let list = ApiRoute::ListMessages(id("c"));
+        assert!(list.user_readable());
+        assert_eq!(list.stream(), Some(StreamKey::Conversation(id("c"))));
+        assert!(!ApiRoute::PostMessage(id("c")).user_readable());
+        assert_eq!(ApiRoute::PublishNotifications.stream(), None);
+    }
+}
