@@ -18,8 +18,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::ids::Id;
 use super::identity::{Identity, Profile};
+use super::ids::Id;
 
 /// Leeway for `exp`, `nbf` and `iat` (SPEC §2).
 pub const LEEWAY_SECS: i64 = 60;
@@ -90,7 +90,8 @@ impl JwtVerifier {
         issuer: Option<&str>,
         audience: Option<&str>,
     ) -> Result<Self, AuthConfigError> {
-        let nonempty = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+        let nonempty =
+            |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(String::from);
         Ok(JwtVerifier {
             hs256: nonempty(secret).map(|s| Hs256Key::new(s.as_bytes())),
             keys: match nonempty(jwks) {
@@ -112,7 +113,10 @@ impl JwtVerifier {
         identity_from(claims)
     }
 
-    fn check_signature(&self, token: &UntrustedToken<'_>) -> Result<Claims<Map<String, Value>>, AuthError> {
+    fn check_signature(
+        &self,
+        token: &UntrustedToken<'_>,
+    ) -> Result<Claims<Map<String, Value>>, AuthError> {
         let alg = token.algorithm();
         let result = if alg == "HS256" {
             let key = self.hs256.as_ref().ok_or(AuthError::AlgorithmNotAllowed)?;
@@ -180,7 +184,9 @@ fn check_times(claims: &Claims<Map<String, Value>>, now: DateTime<Utc>) -> Resul
         _ => AuthError::Expired,
     })?;
     if claims.not_before.is_some() {
-        claims.validate_maturity(&options).map_err(|_| AuthError::NotYetValid)?;
+        claims
+            .validate_maturity(&options)
+            .map_err(|_| AuthError::NotYetValid)?;
     }
     if let Some(iat) = claims.issued_at {
         if iat > now + Duration::seconds(LEEWAY_SECS) {
@@ -225,30 +231,42 @@ fn identity_from(claims: Claims<Map<String, Value>>) -> Result<Identity, AuthErr
 }
 
 fn parse_jwks(text: &str) -> Result<HashMap<String, PublicKey>, AuthConfigError> {
-    let set: Value = serde_json::from_str(text).map_err(|e| AuthConfigError::Jwks(e.to_string()))?;
+    let set: Value =
+        serde_json::from_str(text).map_err(|e| AuthConfigError::Jwks(e.to_string()))?;
     let keys = set
         .get("keys")
         .and_then(Value::as_array)
         .ok_or_else(|| AuthConfigError::Jwks("no \"keys\" array".into()))?;
     let mut out = HashMap::new();
     for (i, raw) in keys.iter().enumerate() {
-        let kid = raw.get("kid").and_then(Value::as_str).map_or_else(|| format!("#{i}"), String::from);
-        let jwk: JsonWebKey<'_> =
-            serde_json::from_value(raw.clone()).map_err(|e| AuthConfigError::Jwks(format!("key {kid}: {e}")))?;
+        let kid = raw
+            .get("kid")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("#{i}"), String::from);
+        let jwk: JsonWebKey<'_> = serde_json::from_value(raw.clone())
+            .map_err(|e| AuthConfigError::Jwks(format!("key {kid}: {e}")))?;
         let bad = |e: jwt_compact::jwk::JwkError| AuthConfigError::Jwks(format!("key {kid}: {e}"));
         let key = match (&jwk, raw.get("crv").and_then(Value::as_str)) {
-            (JsonWebKey::Rsa { .. }, _) => PublicKey::Rs256(Box::new(RsaPublicKey::try_from(&jwk).map_err(bad)?)),
-            (JsonWebKey::EllipticCurve { .. }, Some("P-256")) => {
-                PublicKey::Es256(Box::new(p256::ecdsa::VerifyingKey::try_from(&jwk).map_err(bad)?))
+            (JsonWebKey::Rsa { .. }, _) => {
+                PublicKey::Rs256(Box::new(RsaPublicKey::try_from(&jwk).map_err(bad)?))
             }
+            (JsonWebKey::EllipticCurve { .. }, Some("P-256")) => PublicKey::Es256(Box::new(
+                p256::ecdsa::VerifyingKey::try_from(&jwk).map_err(bad)?,
+            )),
             (JsonWebKey::KeyPair { .. }, Some("Ed25519")) => {
                 PublicKey::EdDsa(ed25519_compact::PublicKey::try_from(&jwk).map_err(bad)?)
             }
-            _ => return Err(AuthConfigError::Jwks(format!("key {kid}: unsupported key type"))),
+            _ => {
+                return Err(AuthConfigError::Jwks(format!(
+                    "key {kid}: unsupported key type"
+                )))
+            }
         };
         if let Some(alg) = raw.get("alg").and_then(Value::as_str) {
             if alg != key.alg() {
-                return Err(AuthConfigError::Jwks(format!("key {kid}: alg {alg} does not fit its key type")));
+                return Err(AuthConfigError::Jwks(format!(
+                    "key {kid}: alg {alg} does not fit its key type"
+                )));
             }
         }
         out.insert(kid, key);
@@ -264,7 +282,7 @@ pub fn api_key_matches(presented: &str, configured: &[String]) -> bool {
     let presented = Sha256::digest(presented.as_bytes());
     configured.iter().fold(0u8, |hit, key| {
         let key = Sha256::digest(key.as_bytes());
-        hit | presented.as_slice().ct_eq(key.as_slice()).unwrap_u8()
+        hit | presented[..].ct_eq(&key[..]).unwrap_u8()
     }) == 1
 }
 
@@ -281,9 +299,18 @@ pub struct Credentials {
 /// When a subprotocol carries the token, the answer is another offered protocol if there is
 /// one (the documented choice), else the bearer one itself: a browser that offered
 /// protocols fails the handshake when the server names none.
-pub fn credentials(authorization: Option<&str>, protocols: Option<&str>, query_token: Option<&str>) -> Credentials {
+pub fn credentials(
+    authorization: Option<&str>,
+    protocols: Option<&str>,
+    query_token: Option<&str>,
+) -> Credentials {
     let offered: Vec<&str> = protocols
-        .map(|p| p.split(',').map(str::trim).filter(|p| !p.is_empty()).collect())
+        .map(|p| {
+            p.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     let bearer_proto = offered.iter().find_map(|p| p.strip_prefix("bearer."));
     let protocol = offered
@@ -292,7 +319,10 @@ pub fn credentials(authorization: Option<&str>, protocols: Option<&str>, query_t
         .or_else(|| offered.first())
         .map(|p| p.to_string());
     let header = authorization
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
         .map(str::trim);
     let token = header
         .or(bearer_proto)

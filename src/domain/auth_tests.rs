@@ -10,11 +10,16 @@ const NOW: i64 = NOW_MS / 1000;
 const SECRET: &str = "unit-test-secret";
 
 fn claims(extra: Value) -> Claims<Map<String, Value>> {
-    let mut map = json!({"sub": "u1", "exp": NOW + 600}).as_object().unwrap().clone();
+    let mut map = json!({"sub": "u1", "exp": NOW + 600})
+        .as_object()
+        .unwrap()
+        .clone();
     map.extend(extra.as_object().unwrap().clone());
     // jwt-compact keeps exp/nbf/iat apart from custom claims: move them over.
     let time = |m: &mut Map<String, Value>, k: &str| {
-        m.remove(k).and_then(|v| v.as_i64()).and_then(|s| DateTime::from_timestamp(s, 0))
+        m.remove(k)
+            .and_then(|v| v.as_i64())
+            .and_then(|s| DateTime::from_timestamp(s, 0))
     };
     let mut c = Claims::new(map.clone());
     c.expiration = time(&mut map, "exp");
@@ -25,7 +30,9 @@ fn claims(extra: Value) -> Claims<Map<String, Value>> {
 }
 
 fn hs256(extra: Value) -> String {
-    Hs256.token(&Header::empty(), &claims(extra), &Hs256Key::new(SECRET)).unwrap()
+    Hs256
+        .token(&Header::empty(), &claims(extra), &Hs256Key::new(SECRET))
+        .unwrap()
 }
 
 fn hs_verifier() -> JwtVerifier {
@@ -34,7 +41,9 @@ fn hs_verifier() -> JwtVerifier {
 
 #[test]
 fn valid_hs256_token_yields_identity_with_profile_and_orgs() {
-    let token = hs256(json!({"name": "Ann", "username": "ann", "email": "a@x.io", "orgs": ["acme", 7, "bad id"]}));
+    let token = hs256(
+        json!({"name": "Ann", "username": "ann", "email": "a@x.io", "orgs": ["acme", 7, "bad id"]}),
+    );
     let who = hs_verifier().verify(&token, NOW_MS).unwrap();
     assert_eq!(who.user_id, "u1");
     assert_eq!(who.profile.name.as_deref(), Some("Ann"));
@@ -47,34 +56,65 @@ fn valid_hs256_token_yields_identity_with_profile_and_orgs() {
 fn expired_token_is_refused_after_the_leeway_only() {
     let v = hs_verifier();
     assert!(v.verify(&hs256(json!({"exp": NOW - 30})), NOW_MS).is_ok());
-    assert_eq!(v.verify(&hs256(json!({"exp": NOW - 61})), NOW_MS), Err(AuthError::Expired));
+    assert_eq!(
+        v.verify(&hs256(json!({"exp": NOW - 61})), NOW_MS),
+        Err(AuthError::Expired)
+    );
 }
 
 #[test]
 fn not_yet_valid_token_is_refused() {
     let v = hs_verifier();
     assert!(v.verify(&hs256(json!({"nbf": NOW + 30})), NOW_MS).is_ok());
-    assert_eq!(v.verify(&hs256(json!({"nbf": NOW + 120})), NOW_MS), Err(AuthError::NotYetValid));
-    assert_eq!(v.verify(&hs256(json!({"iat": NOW + 120})), NOW_MS), Err(AuthError::NotYetValid));
+    assert_eq!(
+        v.verify(&hs256(json!({"nbf": NOW + 120})), NOW_MS),
+        Err(AuthError::NotYetValid)
+    );
+    assert_eq!(
+        v.verify(&hs256(json!({"iat": NOW + 120})), NOW_MS),
+        Err(AuthError::NotYetValid)
+    );
 }
 
 #[test]
 fn exp_and_sub_are_required() {
     let mut c = claims(json!({}));
     c.expiration = None;
-    let no_exp = Hs256.token(&Header::empty(), &c, &Hs256Key::new(SECRET)).unwrap();
-    assert_eq!(hs_verifier().verify(&no_exp, NOW_MS), Err(AuthError::MissingClaim("exp")));
+    let no_exp = Hs256
+        .token(&Header::empty(), &c, &Hs256Key::new(SECRET))
+        .unwrap();
+    assert_eq!(
+        hs_verifier().verify(&no_exp, NOW_MS),
+        Err(AuthError::MissingClaim("exp"))
+    );
     let mut c = claims(json!({}));
     c.custom.remove("sub");
-    let no_sub = Hs256.token(&Header::empty(), &c, &Hs256Key::new(SECRET)).unwrap();
-    assert_eq!(hs_verifier().verify(&no_sub, NOW_MS), Err(AuthError::MissingClaim("sub")));
-    assert_eq!(hs_verifier().verify(&hs256(json!({"sub": "a b"})), NOW_MS), Err(AuthError::Subject));
+    let no_sub = Hs256
+        .token(&Header::empty(), &c, &Hs256Key::new(SECRET))
+        .unwrap();
+    assert_eq!(
+        hs_verifier().verify(&no_sub, NOW_MS),
+        Err(AuthError::MissingClaim("sub"))
+    );
+    assert_eq!(
+        hs_verifier().verify(&hs256(json!({"sub": "a b"})), NOW_MS),
+        Err(AuthError::Subject)
+    );
 }
 
 #[test]
 fn wrong_key_is_a_bad_signature() {
-    let other = Hs256.token(&Header::empty(), &claims(json!({})), &Hs256Key::new("other")).unwrap();
-    assert_eq!(hs_verifier().verify(&other, NOW_MS), Err(AuthError::BadSignature));
+    let other = Hs256
+        .token(
+            &Header::empty(),
+            &claims(json!({})),
+            &Hs256Key::new("other"),
+        )
+        .unwrap();
+    assert_eq!(
+        hs_verifier().verify(&other, NOW_MS),
+        Err(AuthError::BadSignature)
+    );
 }
 
 #[test]
@@ -83,7 +123,10 @@ fn tampered_payload_is_a_bad_signature() {
     let parts: Vec<&str> = token.split('.').collect();
     let forged = B64.encode(json!({"sub": "admin", "exp": NOW + 600}).to_string());
     let tampered = format!("{}.{}.{}", parts[0], forged, parts[2]);
-    assert_eq!(hs_verifier().verify(&tampered, NOW_MS), Err(AuthError::BadSignature));
+    assert_eq!(
+        hs_verifier().verify(&tampered, NOW_MS),
+        Err(AuthError::BadSignature)
+    );
 }
 
 #[test]
@@ -92,18 +135,31 @@ fn alg_none_is_refused() {
     let body = B64.encode(json!({"sub": "u1", "exp": NOW + 600}).to_string());
     for token in [format!("{head}.{body}."), format!("{head}.{body}")] {
         let err = hs_verifier().verify(&token, NOW_MS).unwrap_err();
-        assert!(matches!(err, AuthError::AlgorithmNotAllowed | AuthError::Malformed), "{err:?}");
+        assert!(
+            matches!(err, AuthError::AlgorithmNotAllowed | AuthError::Malformed),
+            "{err:?}"
+        );
     }
 }
 
 #[test]
 fn algorithms_without_a_configured_key_are_refused() {
     let jwks_only = JwtVerifier::new(None, Some(r#"{"keys":[]}"#), None, None).unwrap();
-    assert_eq!(jwks_only.verify(&hs256(json!({})), NOW_MS), Err(AuthError::AlgorithmNotAllowed));
+    assert_eq!(
+        jwks_only.verify(&hs256(json!({})), NOW_MS),
+        Err(AuthError::AlgorithmNotAllowed)
+    );
     let hs384 = jwt_compact::alg::Hs384
-        .token(&Header::empty(), &claims(json!({})), &jwt_compact::alg::Hs384Key::new(SECRET))
+        .token(
+            &Header::empty(),
+            &claims(json!({})),
+            &jwt_compact::alg::Hs384Key::new(SECRET),
+        )
         .unwrap();
-    assert_eq!(hs_verifier().verify(&hs384, NOW_MS), Err(AuthError::AlgorithmNotAllowed));
+    assert_eq!(
+        hs_verifier().verify(&hs384, NOW_MS),
+        Err(AuthError::AlgorithmNotAllowed)
+    );
 }
 
 #[test]
@@ -115,13 +171,20 @@ fn issuer_and_audience_are_checked_when_configured() {
     assert_eq!(v.verify(&bad_iss, NOW_MS), Err(AuthError::Issuer));
     let bad_aud = hs256(json!({"iss": "https://id.example", "aud": "other"}));
     assert_eq!(v.verify(&bad_aud, NOW_MS), Err(AuthError::Audience));
-    assert!(hs_verifier().verify(&bad_aud, NOW_MS).is_ok(), "unchecked when not configured");
+    assert!(
+        hs_verifier().verify(&bad_aud, NOW_MS).is_ok(),
+        "unchecked when not configured"
+    );
 }
 
 #[test]
 fn garbage_is_malformed() {
     for token in ["", "abc", "a.b.c", "....."] {
-        assert_eq!(hs_verifier().verify(token, NOW_MS), Err(AuthError::Malformed), "{token:?}");
+        assert_eq!(
+            hs_verifier().verify(token, NOW_MS),
+            Err(AuthError::Malformed),
+            "{token:?}"
+        );
     }
 }
 
@@ -161,7 +224,10 @@ fn jwks_keys_verify_rs256_es256_and_eddsa_by_kid() {
     assert_eq!(v.verify(&unknown, NOW_MS), Err(AuthError::UnknownKey));
     // A token may not pick a verifier by naming another key's kid.
     let confused = Es256.token(&with_kid("ed1"), &c, &ec).unwrap();
-    assert_eq!(v.verify(&confused, NOW_MS), Err(AuthError::AlgorithmNotAllowed));
+    assert_eq!(
+        v.verify(&confused, NOW_MS),
+        Err(AuthError::AlgorithmNotAllowed)
+    );
     let other_ec = p256::ecdsa::SigningKey::from_bytes(&[8u8; 32].into()).unwrap();
     let forged = Es256.token(&with_kid("ec1"), &c, &other_ec).unwrap();
     assert_eq!(v.verify(&forged, NOW_MS), Err(AuthError::BadSignature));
@@ -171,7 +237,13 @@ fn jwks_keys_verify_rs256_es256_and_eddsa_by_kid() {
 fn bad_jwks_is_a_config_error() {
     assert!(JwtVerifier::new(None, Some("not json"), None, None).is_err());
     assert!(JwtVerifier::new(None, Some(r#"{"nokeys":1}"#), None, None).is_err());
-    assert!(JwtVerifier::new(None, Some(r#"{"keys":[{"kty":"oct","k":"AAAA"}]}"#), None, None).is_err());
+    assert!(JwtVerifier::new(
+        None,
+        Some(r#"{"keys":[{"kty":"oct","k":"AAAA"}]}"#),
+        None,
+        None
+    )
+    .is_err());
 }
 
 #[test]
@@ -189,10 +261,26 @@ fn credentials_come_from_header_subprotocol_or_query() {
     let c = credentials(Some("Bearer h.t.x"), None, Some("q.t.x"));
     assert_eq!(c.token.as_deref(), Some("h.t.x"));
     let c = credentials(None, Some("realtime.v1, bearer.p.t.x"), None);
-    assert_eq!(c, Credentials { token: Some("p.t.x".into()), protocol: Some("realtime.v1".into()) });
+    assert_eq!(
+        c,
+        Credentials {
+            token: Some("p.t.x".into()),
+            protocol: Some("realtime.v1".into())
+        }
+    );
     let c = credentials(None, Some("bearer.p.t.x"), None);
-    assert_eq!(c.protocol.as_deref(), Some("bearer.p.t.x"), "the only offer is echoed");
+    assert_eq!(
+        c.protocol.as_deref(),
+        Some("bearer.p.t.x"),
+        "the only offer is echoed"
+    );
     let c = credentials(None, None, Some("q.t.x"));
-    assert_eq!(c, Credentials { token: Some("q.t.x".into()), protocol: None });
+    assert_eq!(
+        c,
+        Credentials {
+            token: Some("q.t.x".into()),
+            protocol: None
+        }
+    );
     assert_eq!(credentials(Some("Basic abc"), None, Some("")).token, None);
 }

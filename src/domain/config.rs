@@ -48,7 +48,12 @@ impl Settings {
             presence_grace_ms: num(get("PRESENCE_GRACE_MS"), d.presence_grace_ms),
             org_event_retention: num(get("ORG_EVENT_RETENTION"), d.org_event_retention),
             allowed_origins: get("ALLOWED_ORIGINS")
-                .map(|s| s.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect())
+                .map(|s| {
+                    s.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
@@ -59,7 +64,9 @@ impl Settings {
             None => true,
             Some(o) => {
                 let o = o.trim_end_matches('/');
-                self.allowed_origins.iter().any(|a| a == "*" || a.eq_ignore_ascii_case(o))
+                self.allowed_origins
+                    .iter()
+                    .any(|a| a == "*" || a.eq_ignore_ascii_case(o))
             }
         }
     }
@@ -67,8 +74,14 @@ impl Settings {
 
 /// Splits a comma list of server API keys (several allow rotation).
 pub fn api_keys(raw: Option<String>) -> Vec<String> {
-    raw.map(|s| s.split(',').map(str::trim).filter(|k| !k.is_empty()).map(String::from).collect())
-        .unwrap_or_default()
+    raw.map(|s| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(String::from)
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -79,8 +92,14 @@ mod tests {
     fn defaults_match_the_contract() {
         let s = Settings::from_lookup(|_| None);
         assert_eq!(s, Settings::default());
-        assert_eq!((s.max_frame_bytes, s.max_content_chars, s.resume_limit), (65_536, 4_000, 1_000));
-        assert_eq!((s.rate_per_sec, s.rate_burst, s.max_sockets_per_user), (10.0, 30.0, 10));
+        assert_eq!(
+            (s.max_frame_bytes, s.max_content_chars, s.resume_limit),
+            (65_536, 4_000, 1_000)
+        );
+        assert_eq!(
+            (s.rate_per_sec, s.rate_burst, s.max_sockets_per_user),
+            (10.0, 30.0, 10)
+        );
         assert_eq!(s.presence_grace_ms, 3_000);
     }
 
@@ -94,19 +113,31 @@ mod tests {
         });
         assert_eq!(s.max_frame_bytes, 1024);
         assert_eq!(s.resume_limit, 1_000);
-        assert_eq!(s.allowed_origins, vec!["https://app.example", "http://localhost:3000"]);
+        assert_eq!(
+            s.allowed_origins,
+            vec!["https://app.example", "http://localhost:3000"]
+        );
     }
 
     #[test]
     fn origin_allow_list() {
-        let s = Settings { allowed_origins: vec!["https://app.example".into()], ..Settings::default() };
+        let s = Settings {
+            allowed_origins: vec!["https://app.example".into()],
+            ..Settings::default()
+        };
         assert!(s.origin_allowed(None));
         assert!(s.origin_allowed(Some("https://app.example")));
         assert!(!s.origin_allowed(Some("https://evil.example")));
         assert!(!s.origin_allowed(Some("https://app.example.evil.example")));
-        let any = Settings { allowed_origins: vec!["*".into()], ..Settings::default() };
+        let any = Settings {
+            allowed_origins: vec!["*".into()],
+            ..Settings::default()
+        };
         assert!(any.origin_allowed(Some("https://whatever.example")));
-        assert!(!Settings::default().origin_allowed(Some("https://app.example")), "empty list allows no browser");
+        assert!(
+            !Settings::default().origin_allowed(Some("https://app.example")),
+            "empty list allows no browser"
+        );
     }
 
     #[test]

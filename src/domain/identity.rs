@@ -58,7 +58,12 @@ pub struct Identity {
 impl Identity {
     pub fn new(user_id: String, profile: Profile, mut orgs: Vec<String>, exp: i64) -> Self {
         orgs.truncate(MAX_ORGS);
-        Identity { user_id, profile: profile.capped(), orgs, exp }
+        Identity {
+            user_id,
+            profile: profile.capped(),
+            orgs,
+            exp,
+        }
     }
 
     /// The name shown next to this user: name, else username, else the id.
@@ -90,11 +95,17 @@ mod tests {
         let long = "é".repeat(500);
         let who = Identity::new(
             "u1".into(),
-            Profile { name: Some(long), ..Profile::default() },
+            Profile {
+                name: Some(long),
+                ..Profile::default()
+            },
             (0..100).map(|i| i.to_string()).collect(),
             0,
         );
-        assert_eq!(who.profile.name.as_ref().unwrap().chars().count(), MAX_PROFILE_CHARS);
+        assert_eq!(
+            who.profile.name.as_ref().unwrap().chars().count(),
+            MAX_PROFILE_CHARS
+        );
         assert_eq!(who.orgs.len(), MAX_ORGS);
         let bare = Identity::new("u2".into(), Profile::default(), vec![], 0);
         assert_eq!(bare.display_name(), "u2");
@@ -104,7 +115,14 @@ mod tests {
     #[test]
     fn worst_case_identity_fits_an_attachment() {
         let s = || Some("x".repeat(MAX_PROFILE_CHARS));
-        let profile = Profile { name: s(), username: s(), email: s(), first_name: s(), last_name: s(), avatar: s() };
+        let profile = Profile {
+            name: s(),
+            username: s(),
+            email: s(),
+            first_name: s(),
+            last_name: s(),
+            avatar: s(),
+        };
         let who = Identity::new("u".repeat(128), profile, vec![], i64::MAX);
         // The socket attachment also holds the orgs only on org hubs, where they are dropped.
         assert!(serde_json::to_vec(&who).unwrap().len() < 1_600);

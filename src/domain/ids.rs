@@ -171,7 +171,10 @@ mod tests {
     #[test]
     fn object_names_are_prefixed_by_kind() {
         let id = Id::parse("42").unwrap();
-        assert_eq!(StreamKey::Conversation(id.clone()).object_name(), "conversation:42");
+        assert_eq!(
+            StreamKey::Conversation(id.clone()).object_name(),
+            "conversation:42"
+        );
         assert_eq!(StreamKey::User(id.clone()).object_name(), "user:42");
         assert_eq!(StreamKey::Org(id).object_name(), "org:42");
         let dm = Id::parse("dm:a:b").unwrap();

@@ -29,7 +29,11 @@ pub enum Verdict {
 
 impl Bucket {
     pub fn full(burst: f64, now_ms: i64) -> Self {
-        Bucket { tokens: burst, at_ms: now_ms, strikes: 0 }
+        Bucket {
+            tokens: burst,
+            at_ms: now_ms,
+            strikes: 0,
+        }
     }
 
     /// Takes one token for a frame arriving at `now_ms`.
@@ -75,7 +79,11 @@ mod tests {
             b.take(10.0, 30.0, 0);
         }
         assert_eq!(b.take(10.0, 30.0, 50), Verdict::Limited);
-        assert_eq!(b.take(10.0, 30.0, 150), Verdict::Allow, "one token after 100 ms at 10/s");
+        assert_eq!(
+            b.take(10.0, 30.0, 150),
+            Verdict::Allow,
+            "one token after 100 ms at 10/s"
+        );
         assert_eq!(b.strikes, 0);
         b.take(10.0, 30.0, 100_000);
         assert!(b.tokens <= 30.0, "never above the burst");
@@ -83,7 +91,11 @@ mod tests {
 
     #[test]
     fn survives_a_round_trip_through_json() {
-        let b = Bucket { tokens: 2.5, at_ms: 7, strikes: 1 };
+        let b = Bucket {
+            tokens: 2.5,
+            at_ms: 7,
+            strikes: 1,
+        };
         let text = serde_json::to_string(&b).unwrap();
         assert_eq!(serde_json::from_str::<Bucket>(&text).unwrap(), b);
     }

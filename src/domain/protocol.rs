@@ -50,6 +50,24 @@ pub enum ClientFrame {
     MarkAllRead {},
 }
 
+impl ClientFrame {
+    /// The frame's `type`, for messages about it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientFrame::Ping { .. } => "ping",
+            ClientFrame::Resume { .. } => "resume",
+            ClientFrame::ChatMessage(_) => "chat_message",
+            ClientFrame::TypingIndicator { .. } => "typing_indicator",
+            ClientFrame::ReadReceipt { .. } => "read_receipt",
+            ClientFrame::MessageReaction { .. } => "message_reaction",
+            ClientFrame::MessageEdit { .. } => "message_edit",
+            ClientFrame::MessageDelete { .. } => "message_delete",
+            ClientFrame::MarkRead { .. } => "mark_read",
+            ClientFrame::MarkAllRead {} => "mark_all_read",
+        }
+    }
+}
+
 /// Every `type` a client may send, for telling `unknown_type` from `invalid_request`.
 const CLIENT_TYPES: &[&str] = &[
     "ping",
@@ -92,31 +110,57 @@ pub struct Rejected {
 
 /// Decodes a text frame: invalid JSON, an unknown `type` and a bad field are told apart.
 pub fn decode(text: &str) -> Result<Incoming, Rejected> {
-    let reject = |request_id, code, message: String| Rejected { request_id, error: FrameError::new(code, message) };
-    let value: Value = serde_json::from_str(text)
-        .map_err(|_| reject(None, ErrorCode::InvalidJson, "frame is not valid JSON".into()))?;
+    let reject = |request_id, code, message: String| Rejected {
+        request_id,
+        error: FrameError::new(code, message),
+    };
+    let value: Value = serde_json::from_str(text).map_err(|_| {
+        reject(
+            None,
+            ErrorCode::InvalidJson,
+            "frame is not valid JSON".into(),
+        )
+    })?;
     let Value::Object(ref map) = value else {
-        return Err(reject(None, ErrorCode::InvalidRequest, "frame must be a JSON object".into()));
+        return Err(reject(
+            None,
+            ErrorCode::InvalidRequest,
+            "frame must be a JSON object".into(),
+        ));
     };
     let request_id = match map.get("request_id") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.len() <= MAX_REQUEST_ID_LEN => Some(s.clone()),
         Some(_) => {
-            let msg = format!("request_id must be a string of at most {MAX_REQUEST_ID_LEN} characters");
+            let msg =
+                format!("request_id must be a string of at most {MAX_REQUEST_ID_LEN} characters");
             return Err(reject(None, ErrorCode::InvalidRequest, msg));
         }
     };
     let kind = match map.get("type") {
         Some(Value::String(s)) => s.as_str(),
-        _ => return Err(reject(request_id, ErrorCode::InvalidRequest, "frame needs a string \"type\"".into())),
+        _ => {
+            return Err(reject(
+                request_id,
+                ErrorCode::InvalidRequest,
+                "frame needs a string \"type\"".into(),
+            ))
+        }
     };
     if !CLIENT_TYPES.contains(&kind) {
-        let msg = format!("unknown frame type \"{}\"", kind.chars().take(64).collect::<String>());
+        let msg = format!(
+            "unknown frame type \"{}\"",
+            kind.chars().take(64).collect::<String>()
+        );
         return Err(reject(request_id, ErrorCode::UnknownType, msg));
     }
     match ClientFrame::deserialize(value) {
         Ok(frame) => Ok(Incoming { request_id, frame }),
-        Err(e) => Err(reject(request_id, ErrorCode::InvalidRequest, field_error(&e))),
+        Err(e) => Err(reject(
+            request_id,
+            ErrorCode::InvalidRequest,
+            field_error(&e),
+        )),
     }
 }
 
@@ -234,11 +278,29 @@ pub enum ServerFrame {
         #[serde(skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
-    Resumed { since: u64, last_seq: u64 },
-    ResyncRequired { last_seq: u64 },
-    ChatMessage { seq: u64, message: MessageView },
-    TypingIndicator { user_id: String, user_name: String, is_typing: bool, timestamp: String },
-    ReadReceipt { seq: u64, message_id: String, user_id: String, timestamp: String },
+    Resumed {
+        since: u64,
+        last_seq: u64,
+    },
+    ResyncRequired {
+        last_seq: u64,
+    },
+    ChatMessage {
+        seq: u64,
+        message: MessageView,
+    },
+    TypingIndicator {
+        user_id: String,
+        user_name: String,
+        is_typing: bool,
+        timestamp: String,
+    },
+    ReadReceipt {
+        seq: u64,
+        message_id: String,
+        user_id: String,
+        timestamp: String,
+    },
     MessageReaction {
         seq: u64,
         message_id: String,
@@ -247,13 +309,43 @@ pub enum ServerFrame {
         action: ReactionAction,
         timestamp: String,
     },
-    MessageEdit { seq: u64, message_id: String, content: Option<String>, edited_at: String, timestamp: String },
-    MessageDelete { seq: u64, message_id: String, timestamp: String },
-    UserStatus { user_id: String, username: String, status: Status, online_status: bool, timestamp: String },
-    Notification { seq: u64, notification: NotificationView },
-    UnreadCount { count: u64 },
-    NotificationRead { seq: u64, notification_ids: Vec<String> },
-    Event { seq: u64, id: String, event_type: String, data: Value, timestamp: String },
+    MessageEdit {
+        seq: u64,
+        message_id: String,
+        content: Option<String>,
+        edited_at: String,
+        timestamp: String,
+    },
+    MessageDelete {
+        seq: u64,
+        message_id: String,
+        timestamp: String,
+    },
+    UserStatus {
+        user_id: String,
+        username: String,
+        status: Status,
+        online_status: bool,
+        timestamp: String,
+    },
+    Notification {
+        seq: u64,
+        notification: NotificationView,
+    },
+    UnreadCount {
+        count: u64,
+    },
+    NotificationRead {
+        seq: u64,
+        notification_ids: Vec<String>,
+    },
+    Event {
+        seq: u64,
+        id: String,
+        event_type: String,
+        data: Value,
+        timestamp: String,
+    },
 }
 
 impl ServerFrame {
@@ -264,14 +356,22 @@ impl ServerFrame {
     }
 
     pub fn error(e: FrameError, request_id: Option<String>) -> Self {
-        ServerFrame::Error { code: e.code, message: e.message, request_id }
+        ServerFrame::Error {
+            code: e.code,
+            message: e.message,
+            request_id,
+        }
     }
 
     pub fn user_status(user_id: &str, username: &str, online: bool, timestamp: String) -> Self {
         ServerFrame::UserStatus {
             user_id: user_id.into(),
             username: username.into(),
-            status: if online { Status::Online } else { Status::Offline },
+            status: if online {
+                Status::Online
+            } else {
+                Status::Offline
+            },
             online_status: online,
             timestamp,
         }

@@ -43,14 +43,23 @@ fn connection_established_per_endpoint() {
         user_name: "Ann".into(),
         last_seq: 4,
         conversation_id: Some("c1".into()),
-        presence: Some(vec![PresenceEntry { user_id: "u1".into(), user_name: "Ann".into(), devices: 2 }]),
+        presence: Some(vec![PresenceEntry {
+            user_id: "u1".into(),
+            user_name: "Ann".into(),
+            devices: 2,
+        }]),
         ..Default::default()
     };
     golden(
         ServerFrame::ConnectionEstablished(conv),
         r#"{"type":"connection.established","user_id":"u1","user_name":"Ann","last_seq":4,"conversation_id":"c1","presence":[{"user_id":"u1","user_name":"Ann","devices":2}]}"#,
     );
-    let inbox = Established { user_id: "u1".into(), user_name: "u1".into(), unread_count: Some(2), ..Default::default() };
+    let inbox = Established {
+        user_id: "u1".into(),
+        user_name: "u1".into(),
+        unread_count: Some(2),
+        ..Default::default()
+    };
     golden(
         ServerFrame::ConnectionEstablished(inbox),
         r#"{"type":"connection.established","user_id":"u1","user_name":"u1","last_seq":0,"unread_count":2}"#,
@@ -71,39 +80,87 @@ fn connection_established_per_endpoint() {
 
 #[test]
 fn control_frames() {
-    golden(ServerFrame::Pong { timestamp: Some(json!(12345)) }, r#"{"type":"pong","timestamp":12345}"#);
+    golden(
+        ServerFrame::Pong {
+            timestamp: Some(json!(12345)),
+        },
+        r#"{"type":"pong","timestamp":12345}"#,
+    );
     golden(ServerFrame::Pong { timestamp: None }, PONG_TEXT);
     golden(
-        ServerFrame::error(FrameError::new(ErrorCode::InvalidJson, "frame is not valid JSON"), None),
+        ServerFrame::error(
+            FrameError::new(ErrorCode::InvalidJson, "frame is not valid JSON"),
+            None,
+        ),
         r#"{"type":"error","code":"invalid_json","message":"frame is not valid JSON"}"#,
     );
     golden(
-        ServerFrame::error(FrameError::new(ErrorCode::RateLimited, "slow down"), Some("r1".into())),
+        ServerFrame::error(
+            FrameError::new(ErrorCode::RateLimited, "slow down"),
+            Some("r1".into()),
+        ),
         r#"{"type":"error","code":"rate_limited","message":"slow down","request_id":"r1"}"#,
     );
     golden(
-        ServerFrame::Ack { request_id: Some("r1".into()), message_id: Some("m1".into()), seq: Some(3) },
+        ServerFrame::Ack {
+            request_id: Some("r1".into()),
+            message_id: Some("m1".into()),
+            seq: Some(3),
+        },
         r#"{"type":"ack","request_id":"r1","message_id":"m1","seq":3}"#,
     );
-    golden(ServerFrame::Resumed { since: 2, last_seq: 7 }, r#"{"type":"resumed","since":2,"last_seq":7}"#);
-    golden(ServerFrame::ResyncRequired { last_seq: 7 }, r#"{"type":"resync_required","last_seq":7}"#);
+    golden(
+        ServerFrame::Resumed {
+            since: 2,
+            last_seq: 7,
+        },
+        r#"{"type":"resumed","since":2,"last_seq":7}"#,
+    );
+    golden(
+        ServerFrame::ResyncRequired { last_seq: 7 },
+        r#"{"type":"resync_required","last_seq":7}"#,
+    );
 }
 
 #[test]
 fn conversation_frames() {
     golden(
-        ServerFrame::ChatMessage { seq: 3, message: message() },
+        ServerFrame::ChatMessage {
+            seq: 3,
+            message: message(),
+        },
         r#"{"type":"chat_message","seq":3,"message":{"id":"m1","seq":3,"conversation_id":"c1","content":"hi","sender":{"id":"u1","username":"ann","name":"Ann","email":null,"first_name":null,"last_name":null,"avatar":null},"parent_message_id":null,"client_msg_id":"k1","created_at":"2026-11-22T10:00:00.000Z","is_edited":false}}"#,
     );
-    let deleted = MessageView { content: None, is_deleted: true, ..message() };
-    let text = ServerFrame::ChatMessage { seq: 3, message: deleted }.to_text();
-    assert!(text.contains(r#""content":null"#) && text.ends_with(r#""is_edited":false,"is_deleted":true}}"#));
+    let deleted = MessageView {
+        content: None,
+        is_deleted: true,
+        ..message()
+    };
+    let text = ServerFrame::ChatMessage {
+        seq: 3,
+        message: deleted,
+    }
+    .to_text();
+    assert!(
+        text.contains(r#""content":null"#)
+            && text.ends_with(r#""is_edited":false,"is_deleted":true}}"#)
+    );
     golden(
-        ServerFrame::TypingIndicator { user_id: "u1".into(), user_name: "Ann".into(), is_typing: true, timestamp: TS.into() },
+        ServerFrame::TypingIndicator {
+            user_id: "u1".into(),
+            user_name: "Ann".into(),
+            is_typing: true,
+            timestamp: TS.into(),
+        },
         r#"{"type":"typing_indicator","user_id":"u1","user_name":"Ann","is_typing":true,"timestamp":"2026-11-22T10:00:00.000Z"}"#,
     );
     golden(
-        ServerFrame::ReadReceipt { seq: 4, message_id: "m1".into(), user_id: "u2".into(), timestamp: TS.into() },
+        ServerFrame::ReadReceipt {
+            seq: 4,
+            message_id: "m1".into(),
+            user_id: "u2".into(),
+            timestamp: TS.into(),
+        },
         r#"{"type":"read_receipt","seq":4,"message_id":"m1","user_id":"u2","timestamp":"2026-11-22T10:00:00.000Z"}"#,
     );
     golden(
@@ -128,7 +185,11 @@ fn conversation_frames() {
         r#"{"type":"message_edit","seq":6,"message_id":"m1","content":"hey","edited_at":"2026-11-22T10:00:00.000Z","timestamp":"2026-11-22T10:00:00.000Z"}"#,
     );
     golden(
-        ServerFrame::MessageDelete { seq: 7, message_id: "m1".into(), timestamp: TS.into() },
+        ServerFrame::MessageDelete {
+            seq: 7,
+            message_id: "m1".into(),
+            timestamp: TS.into(),
+        },
         r#"{"type":"message_delete","seq":7,"message_id":"m1","timestamp":"2026-11-22T10:00:00.000Z"}"#,
     );
     golden(
@@ -155,16 +216,31 @@ fn notification_and_org_frames() {
         created_at: TS.into(),
     };
     golden(
-        ServerFrame::Notification { seq: 1, notification: n },
+        ServerFrame::Notification {
+            seq: 1,
+            notification: n,
+        },
         r#"{"type":"notification","seq":1,"notification":{"id":"n1","notification_type":"mention","title":"Hi","body":null,"message":null,"actor":{"id":"u2"},"data":{"k":1},"read":false,"created_at":"2026-11-22T10:00:00.000Z"}}"#,
     );
-    golden(ServerFrame::UnreadCount { count: 2 }, r#"{"type":"unread_count","count":2}"#);
     golden(
-        ServerFrame::NotificationRead { seq: 2, notification_ids: vec!["n1".into()] },
+        ServerFrame::UnreadCount { count: 2 },
+        r#"{"type":"unread_count","count":2}"#,
+    );
+    golden(
+        ServerFrame::NotificationRead {
+            seq: 2,
+            notification_ids: vec!["n1".into()],
+        },
         r#"{"type":"notification_read","seq":2,"notification_ids":["n1"]}"#,
     );
     golden(
-        ServerFrame::Event { seq: 1, id: "e1".into(), event_type: "deploy".into(), data: json!({"v": 2}), timestamp: TS.into() },
+        ServerFrame::Event {
+            seq: 1,
+            id: "e1".into(),
+            event_type: "deploy".into(),
+            data: json!({"v": 2}),
+            timestamp: TS.into(),
+        },
         r#"{"type":"event","seq":1,"id":"e1","event_type":"deploy","data":{"v":2},"timestamp":"2026-11-22T10:00:00.000Z"}"#,
     );
 }
@@ -172,21 +248,56 @@ fn notification_and_org_frames() {
 #[test]
 fn decodes_every_client_frame() {
     let cases = [
-        (r#"{"type":"ping","timestamp":5}"#, ClientFrame::Ping { timestamp: Some(json!(5)) }),
-        (r#"{"type":"resume","since":3}"#, ClientFrame::Resume { since: 3 }),
-        (r#"{"type":"typing","is_typing":true}"#, ClientFrame::TypingIndicator { is_typing: true }),
-        (r#"{"type":"typing_indicator","is_typing":false}"#, ClientFrame::TypingIndicator { is_typing: false }),
-        (r#"{"type":"read_receipt","message_id":"m"}"#, ClientFrame::ReadReceipt { message_id: "m".into() }),
+        (
+            r#"{"type":"ping","timestamp":5}"#,
+            ClientFrame::Ping {
+                timestamp: Some(json!(5)),
+            },
+        ),
+        (
+            r#"{"type":"resume","since":3}"#,
+            ClientFrame::Resume { since: 3 },
+        ),
+        (
+            r#"{"type":"typing","is_typing":true}"#,
+            ClientFrame::TypingIndicator { is_typing: true },
+        ),
+        (
+            r#"{"type":"typing_indicator","is_typing":false}"#,
+            ClientFrame::TypingIndicator { is_typing: false },
+        ),
+        (
+            r#"{"type":"read_receipt","message_id":"m"}"#,
+            ClientFrame::ReadReceipt {
+                message_id: "m".into(),
+            },
+        ),
         (
             r#"{"type":"message_reaction","message_id":"m","emoji":"x"}"#,
-            ClientFrame::MessageReaction { message_id: "m".into(), emoji: "x".into() },
+            ClientFrame::MessageReaction {
+                message_id: "m".into(),
+                emoji: "x".into(),
+            },
         ),
         (
             r#"{"type":"message_edit","message_id":"m","content":"c"}"#,
-            ClientFrame::MessageEdit { message_id: "m".into(), content: "c".into() },
+            ClientFrame::MessageEdit {
+                message_id: "m".into(),
+                content: "c".into(),
+            },
         ),
-        (r#"{"type":"message_delete","message_id":"m"}"#, ClientFrame::MessageDelete { message_id: "m".into() }),
-        (r#"{"type":"mark_read","notification_id":"n"}"#, ClientFrame::MarkRead { notification_id: "n".into() }),
+        (
+            r#"{"type":"message_delete","message_id":"m"}"#,
+            ClientFrame::MessageDelete {
+                message_id: "m".into(),
+            },
+        ),
+        (
+            r#"{"type":"mark_read","notification_id":"n"}"#,
+            ClientFrame::MarkRead {
+                notification_id: "n".into(),
+            },
+        ),
         (r#"{"type":"mark_all_read"}"#, ClientFrame::MarkAllRead {}),
     ];
     for (text, want) in cases {
@@ -196,10 +307,18 @@ fn decodes_every_client_frame() {
 
 #[test]
 fn chat_message_accepts_message_alias_and_ignores_unknown_fields() {
-    let got = decode(r#"{"type":"chat_message","message":"hi","extra":1,"request_id":"r9","client_msg_id":"k"}"#).unwrap();
+    let got = decode(
+        r#"{"type":"chat_message","message":"hi","extra":1,"request_id":"r9","client_msg_id":"k"}"#,
+    )
+    .unwrap();
     assert_eq!(got.request_id.as_deref(), Some("r9"));
-    let ClientFrame::ChatMessage(m) = got.frame else { panic!("not a chat message") };
-    assert_eq!((m.content.as_str(), m.client_msg_id.as_deref()), ("hi", Some("k")));
+    let ClientFrame::ChatMessage(m) = got.frame else {
+        panic!("not a chat message")
+    };
+    assert_eq!(
+        (m.content.as_str(), m.client_msg_id.as_deref()),
+        ("hi", Some("k"))
+    );
 }
 
 #[test]
@@ -209,14 +328,25 @@ fn decode_errors_are_typed_and_keep_the_request_id() {
     assert_eq!(code("[1,2]"), ErrorCode::InvalidRequest);
     assert_eq!(code(r#"{"type":"dance"}"#), ErrorCode::UnknownType);
     assert_eq!(code(r#"{"kind":"ping"}"#), ErrorCode::InvalidRequest);
-    assert_eq!(code(r#"{"type":"ping","request_id":7}"#), ErrorCode::InvalidRequest);
+    assert_eq!(
+        code(r#"{"type":"ping","request_id":7}"#),
+        ErrorCode::InvalidRequest
+    );
     let long = format!(r#"{{"type":"ping","request_id":"{}"}}"#, "r".repeat(65));
     assert_eq!(code(&long), ErrorCode::InvalidRequest);
     let missing = decode(r#"{"type":"chat_message","request_id":"r1"}"#).unwrap_err();
     assert_eq!(missing.error.code, ErrorCode::InvalidRequest);
     assert_eq!(missing.request_id.as_deref(), Some("r1"));
-    assert!(missing.error.message.contains("content"), "{}", missing.error.message);
+    assert!(
+        missing.error.message.contains("content"),
+        "{}",
+        missing.error.message
+    );
     let wrong = decode(r#"{"type":"typing","is_typing":"yes"}"#).unwrap_err();
     assert_eq!(wrong.error.code, ErrorCode::InvalidRequest);
-    assert!(!wrong.error.message.contains("line"), "no parser positions: {}", wrong.error.message);
+    assert!(
+        !wrong.error.message.contains("line"),
+        "no parser positions: {}",
+        wrong.error.message
+    );
 }

@@ -35,7 +35,10 @@ pub enum ApiRoute {
 impl ApiRoute {
     /// Routes that a user JWT may call as well as the server key (SPEC §5).
     pub fn user_readable(&self) -> bool {
-        matches!(self, ApiRoute::ListMessages(_) | ApiRoute::ListNotifications(_))
+        matches!(
+            self,
+            ApiRoute::ListMessages(_) | ApiRoute::ListNotifications(_)
+        )
     }
 
     /// The stream this route acts on; `None` for fan-out across users.
@@ -43,8 +46,12 @@ impl ApiRoute {
         use ApiRoute::*;
         Some(match self {
             PublishNotifications => return None,
-            PostMessage(c) | ListMessages(c) | PutMember(c, _) | DeleteMember(c, _)
-            | ListMembers(c) | ConversationPresence(c) => StreamKey::Conversation(c.clone()),
+            PostMessage(c)
+            | ListMessages(c)
+            | PutMember(c, _)
+            | DeleteMember(c, _)
+            | ListMembers(c)
+            | ConversationPresence(c) => StreamKey::Conversation(c.clone()),
             PublishOrgEvent(o) | PutOrgMember(o, _) | DeleteOrgMember(o, _) | OrgPresence(o) => {
                 StreamKey::Org(o.clone())
             }
@@ -169,15 +176,28 @@ mod tests {
 
     #[test]
     fn unknown_socket_paths_are_not_found() {
-        for path in ["/ws/", "/ws/chat/", "/ws/chat/a/b/", "/ws/nope/x/", "/ws/notifications/x"] {
+        for path in [
+            "/ws/",
+            "/ws/chat/",
+            "/ws/chat/a/b/",
+            "/ws/nope/x/",
+            "/ws/notifications/x",
+        ] {
             assert_eq!(route("GET", path), Err(RouteError::NotFound), "{path}");
         }
     }
 
     #[test]
     fn malformed_ids_are_bad_ids() {
-        for path in ["/ws/chat/a%20b/", "/ws/events/<x>/", "/api/conversations/a b/messages"] {
-            assert!(matches!(route("GET", path), Err(RouteError::BadId(_))), "{path}");
+        for path in [
+            "/ws/chat/a%20b/",
+            "/ws/events/<x>/",
+            "/api/conversations/a b/messages",
+        ] {
+            assert!(
+                matches!(route("GET", path), Err(RouteError::BadId(_))),
+                "{path}"
+            );
         }
         let long = format!("/ws/chat/{}/", "x".repeat(129));
         assert!(matches!(route("GET", &long), Err(RouteError::BadId(_))));
@@ -189,15 +209,47 @@ mod tests {
         let cases = [
             ("POST", "/api/notifications", PublishNotifications),
             ("POST", "/api/orgs/o/events", PublishOrgEvent(id("o"))),
-            ("POST", "/api/conversations/c/messages", PostMessage(id("c"))),
-            ("GET", "/api/conversations/c/messages", ListMessages(id("c"))),
-            ("PUT", "/api/conversations/c/members/u", PutMember(id("c"), id("u"))),
-            ("DELETE", "/api/conversations/c/members/u", DeleteMember(id("c"), id("u"))),
+            (
+                "POST",
+                "/api/conversations/c/messages",
+                PostMessage(id("c")),
+            ),
+            (
+                "GET",
+                "/api/conversations/c/messages",
+                ListMessages(id("c")),
+            ),
+            (
+                "PUT",
+                "/api/conversations/c/members/u",
+                PutMember(id("c"), id("u")),
+            ),
+            (
+                "DELETE",
+                "/api/conversations/c/members/u",
+                DeleteMember(id("c"), id("u")),
+            ),
             ("GET", "/api/conversations/c/members", ListMembers(id("c"))),
-            ("PUT", "/api/orgs/o/members/u", PutOrgMember(id("o"), id("u"))),
-            ("DELETE", "/api/orgs/o/members/u", DeleteOrgMember(id("o"), id("u"))),
-            ("GET", "/api/users/u/notifications", ListNotifications(id("u"))),
-            ("GET", "/api/conversations/c/presence", ConversationPresence(id("c"))),
+            (
+                "PUT",
+                "/api/orgs/o/members/u",
+                PutOrgMember(id("o"), id("u")),
+            ),
+            (
+                "DELETE",
+                "/api/orgs/o/members/u",
+                DeleteOrgMember(id("o"), id("u")),
+            ),
+            (
+                "GET",
+                "/api/users/u/notifications",
+                ListNotifications(id("u")),
+            ),
+            (
+                "GET",
+                "/api/conversations/c/presence",
+                ConversationPresence(id("c")),
+            ),
             ("GET", "/api/orgs/o/presence", OrgPresence(id("o"))),
         ];
         for (method, path, want) in cases {
@@ -213,7 +265,11 @@ mod tests {
             ("POST", "/api/conversations/c/members/u"),
             ("POST", "/api/orgs/o/presence"),
         ] {
-            assert_eq!(route(method, path), Err(RouteError::MethodNotAllowed), "{method} {path}");
+            assert_eq!(
+                route(method, path),
+                Err(RouteError::MethodNotAllowed),
+                "{method} {path}"
+            );
         }
     }
 

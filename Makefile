@@ -1,0 +1,6 @@
+# The two quick-start commands (see README). Both install what is missing first.
+.PHONY: dev test token
+dev:
+	bash scripts/dev.sh
+test:
+	bash scripts/test.sh

@@ -1,0 +1,120 @@
+//! The Worker's fetch handler: Origin check, routing, token check and forwarding to the
+//! right object. Nothing reaches an object before the Origin and the token are checked.
+
+use worker::*;
+
+use super::config::{config, Config};
+use super::http::{self, refuse_socket};
+use super::internal;
+use super::socket::now_ms;
+use crate::domain::auth::credentials;
+use crate::domain::errors::{ApiError, Close};
+use crate::domain::identity::Identity;
+use crate::domain::ids::{dm_conversation_id, Id, StreamKey, ONLINE_ORG};
+use crate::domain::routes::{route, Route, RouteError, SocketRoute};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let cfg = config(&env);
+    match handle(req, &env, &cfg).await {
+        Ok(resp) => Ok(resp),
+        Err(e) => {
+            // Logged for the operator; the client only learns that something failed.
+            console_error!("request failed: {e}");
+            http::error(&ApiError::Internal)
+        }
+    }
+}
+
+async fn handle(req: Request, env: &Env, cfg: &Config) -> Result<Response> {
+    let url = req.url()?;
+    let path = url.path().to_string();
+    let guarded = path.starts_with("/ws/") || path.starts_with("/api/");
+    if guarded
+        && !cfg
+            .settings
+            .origin_allowed(req.headers().get("Origin")?.as_deref())
+    {
+        return http::error(&ApiError::OriginNotAllowed);
+    }
+    let upgrade = is_upgrade(&req)?;
+    match route(req.method().as_ref(), &path) {
+        Ok(Route::Health) => http::json(200, &serde_json::json!({"ok": true})),
+        Ok(Route::Socket(_)) if !upgrade => http::error(&ApiError::UpgradeRequired),
+        Ok(Route::Socket(socket)) => open_socket(&req, env, cfg, socket).await,
+        Ok(Route::Api(api)) => super::api::handle(req, env, cfg, api).await,
+        Ok(Route::DevToken) => http::error(&ApiError::NotFound("no such endpoint".into())),
+        Err(RouteError::BadId(_)) if upgrade && path.starts_with("/ws/") => {
+            refuse_socket(Close::BadRequest, offered_protocol(&req)?.as_deref())
+        }
+        Err(RouteError::BadId(e)) => http::error(&ApiError::BadRequest(e.to_string())),
+        Err(RouteError::MethodNotAllowed) => http::error(&ApiError::MethodNotAllowed),
+        Err(RouteError::NotFound) => http::error(&ApiError::NotFound("no such endpoint".into())),
+    }
+}
+
+fn is_upgrade(req: &Request) -> Result<bool> {
+    Ok(req
+        .headers()
+        .get("Upgrade")?
+        .is_some_and(|u| u.eq_ignore_ascii_case("websocket")))
+}
+
+fn offered_protocol(req: &Request) -> Result<Option<String>> {
+    Ok(credentials(
+        None,
+        req.headers().get("Sec-WebSocket-Protocol")?.as_deref(),
+        None,
+    )
+    .protocol)
+}
+
+/// Verifies the token, resolves the stream and forwards the upgrade to its object.
+async fn open_socket(
+    req: &Request,
+    env: &Env,
+    cfg: &Config,
+    socket: SocketRoute,
+) -> Result<Response> {
+    let url = req.url()?;
+    let query_token = url
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned());
+    let creds = credentials(
+        req.headers().get("Authorization")?.as_deref(),
+        req.headers().get("Sec-WebSocket-Protocol")?.as_deref(),
+        query_token.as_deref(),
+    );
+    let protocol = creds.protocol.as_deref();
+    let Some(who) = creds
+        .token
+        .and_then(|t| cfg.verifier.verify(&t, now_ms()).ok())
+    else {
+        return refuse_socket(Close::Unauthorized, protocol);
+    };
+    let Some(stream) = stream_for(&who, socket) else {
+        return refuse_socket(Close::BadRequest, protocol);
+    };
+    // Only `since` travels on: the token must not reach the object or its logs.
+    let since = url
+        .query_pairs()
+        .find(|(k, _)| k == "since")
+        .map(|(_, v)| v.into_owned());
+    if since.as_deref().is_some_and(|s| s.parse::<u64>().is_err()) {
+        return refuse_socket(Close::BadRequest, protocol);
+    }
+    let query = since.map(|s| format!("since={s}"));
+    internal::open_socket(env, &stream, &who, protocol, query.as_deref()).await
+}
+
+fn stream_for(who: &Identity, socket: SocketRoute) -> Option<StreamKey> {
+    let me = Id::parse(&who.user_id).ok()?;
+    Some(match socket {
+        SocketRoute::Conversation(id) => StreamKey::Conversation(id),
+        SocketRoute::Dm(peer) => StreamKey::Conversation(dm_conversation_id(&me, &peer).ok()?),
+        SocketRoute::Notifications => StreamKey::User(me),
+        SocketRoute::OrgEvents(org) => StreamKey::Org(org),
+        SocketRoute::Online => StreamKey::Org(Id::parse(ONLINE_ORG).ok()?),
+    })
+}

@@ -1,0 +1,35 @@
+//! HTTP plumbing shared by the entry and the objects: JSON responses, the one mapping from
+//! [`ApiError`] to a response, and accept-then-close answers for sockets that are refused.
+
+use serde::Serialize;
+use worker::{Response, Result, WebSocketPair};
+
+use crate::domain::errors::{ApiError, Close};
+
+/// A JSON response with `status`.
+pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
+    Ok(Response::from_json(body)?.with_status(status))
+}
+
+/// The only place an [`ApiError`] becomes a response.
+pub fn error(e: &ApiError) -> Result<Response> {
+    json(e.status(), &e.body())
+}
+
+/// Accepts a WebSocket and closes it at once with `close`, so a browser can read the code
+/// (a refused HTTP handshake shows browsers only "failed").
+pub fn refuse_socket(close: Close, protocol: Option<&str>) -> Result<Response> {
+    let pair = WebSocketPair::new()?;
+    pair.server.accept()?;
+    pair.server
+        .close(Some(close.code()), Some(close.reason()))?;
+    with_protocol(Response::from_websocket(pair.client)?, protocol)
+}
+
+/// Sets the answered subprotocol on a 101 response.
+pub fn with_protocol(mut resp: Response, protocol: Option<&str>) -> Result<Response> {
+    if let Some(p) = protocol {
+        resp.headers_mut().set("Sec-WebSocket-Protocol", p)?;
+    }
+    Ok(resp)
+}

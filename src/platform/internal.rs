@@ -1,0 +1,69 @@
+//! The Worker → object hop. Only the Worker can reach an object, and it builds every
+//! forwarded request from scratch (nothing from the client's headers is copied), so the
+//! identity header below is always the Worker's own verified word.
+
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
+
+use crate::domain::identity::Identity;
+use crate::domain::ids::StreamKey;
+
+pub const IDENTITY: &str = "x-rt-identity";
+pub const STREAM: &str = "x-rt-stream";
+pub const PROTOCOL: &str = "x-rt-protocol";
+
+/// Internal paths understood by every object.
+pub const SOCKET_PATH: &str = "/socket";
+
+fn stub(env: &Env, stream: &StreamKey) -> Result<worker::Stub> {
+    env.durable_object(stream.class().binding())?
+        .id_from_name(&stream.object_name())?
+        .get_stub()
+}
+
+/// Forwards a WebSocket upgrade for `who` to the stream's object; the 101 comes back.
+pub async fn open_socket(
+    env: &Env,
+    stream: &StreamKey,
+    who: &Identity,
+    protocol: Option<&str>,
+    query: Option<&str>,
+) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("Upgrade", "websocket")?;
+    headers.set(IDENTITY, &serde_json::to_string(who)?)?;
+    headers.set(STREAM, stream.id().as_str())?;
+    if let Some(p) = protocol {
+        headers.set(PROTOCOL, p)?;
+    }
+    let url = match query {
+        Some(q) => format!("https://object{SOCKET_PATH}?{q}"),
+        None => format!("https://object{SOCKET_PATH}"),
+    };
+    let req = Request::new_with_init(
+        &url,
+        RequestInit::new()
+            .with_method(Method::Get)
+            .with_headers(headers),
+    )?;
+    stub(env, stream)?.fetch_with_request(req).await
+}
+
+/// Sends a JSON command (server API) to the stream's object.
+pub async fn command(
+    env: &Env,
+    stream: &StreamKey,
+    method: Method,
+    path: &str,
+    body: Option<String>,
+) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set(STREAM, stream.id().as_str())?;
+    headers.set("content-type", "application/json")?;
+    let mut init = RequestInit::new();
+    init.with_method(method).with_headers(headers);
+    if let Some(b) = body {
+        init.with_body(Some(b.into()));
+    }
+    let req = Request::new_with_init(&format!("https://object{path}"), &init)?;
+    stub(env, stream)?.fetch_with_request(req).await
+}

@@ -1,0 +1,208 @@
+//! The socket shell shared by the three objects: accepting with the Hibernation API, the
+//! per-socket attachment, and screening each incoming frame (size, token expiry, rate,
+//! decoding, ping) before an object sees it.
+
+use serde::{Deserialize, Serialize};
+use worker::{
+    Request, Response, Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+};
+
+use super::http::{refuse_socket, with_protocol};
+use super::internal;
+use crate::domain::config::Settings;
+use crate::domain::errors::{Close, ErrorCode, FrameError};
+use crate::domain::identity::Identity;
+use crate::domain::limits::{Bucket, Verdict};
+use crate::domain::protocol::{decode, ClientFrame, Incoming, ServerFrame, PING_TEXT, PONG_TEXT};
+
+/// What each socket carries through hibernation: who it is and its rate state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attachment {
+    pub who: Identity,
+    pub bucket: Bucket,
+    /// Unique per socket within the object, to tell sockets of one user apart.
+    pub sid: u64,
+}
+
+/// A socket upgrade as the Worker forwarded it.
+pub struct Connect {
+    pub who: Identity,
+    pub stream_id: String,
+    pub protocol: Option<String>,
+    pub since: Option<u64>,
+}
+
+impl Connect {
+    /// Reads the Worker-built headers. `None` means the request did not come from the Worker.
+    pub fn from_request(req: &Request) -> Result<Option<Self>> {
+        let h = req.headers();
+        let (Some(who), Some(stream_id)) = (h.get(internal::IDENTITY)?, h.get(internal::STREAM)?)
+        else {
+            return Ok(None);
+        };
+        let Ok(who) = serde_json::from_str::<Identity>(&who) else {
+            return Ok(None);
+        };
+        let since = req
+            .url()?
+            .query_pairs()
+            .find(|(k, _)| k == "since")
+            .and_then(|(_, v)| v.parse().ok());
+        Ok(Some(Connect {
+            who,
+            stream_id,
+            protocol: h.get(internal::PROTOCOL)?,
+            since,
+        }))
+    }
+
+    /// Accept then close with `close` (4003 and friends).
+    pub fn refuse(&self, close: Close) -> Result<Response> {
+        refuse_socket(close, self.protocol.as_deref())
+    }
+}
+
+/// Sets the runtime's answer to the exact ping text, so pings never wake the object.
+pub fn set_auto_pong(state: &State) {
+    if let Ok(pair) = worker::worker_sys::WebSocketRequestResponsePair::new(PING_TEXT, PONG_TEXT) {
+        state.set_websocket_auto_response(&pair);
+    }
+}
+
+/// Accepts a hibernatable socket tagged with the user id; returns it and the 101 response.
+pub fn accept(
+    state: &State,
+    conn: &Connect,
+    settings: &Settings,
+    now_ms: i64,
+) -> Result<(WebSocket, Response)> {
+    let pair = WebSocketPair::new()?;
+    state.accept_websocket_with_tags(&pair.server, &[conn.who.user_id.as_str()]);
+    let mut who = conn.who.clone();
+    who.orgs.clear(); // checked at connect; kept out to keep the attachment small
+    let sid = (now_ms as u64).wrapping_mul(1000) + (js_random() % 1000);
+    let attachment = Attachment {
+        who,
+        bucket: Bucket::full(settings.rate_burst, now_ms),
+        sid,
+    };
+    pair.server.serialize_attachment(&attachment)?;
+    let resp = with_protocol(
+        Response::from_websocket(pair.client)?,
+        conn.protocol.as_deref(),
+    )?;
+    Ok((pair.server, resp))
+}
+
+fn js_random() -> u64 {
+    let mut b = [0u8; 8];
+    getrandom_fill(&mut b);
+    u64::from_le_bytes(b)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn getrandom_fill(b: &mut [u8]) {
+    let _ = getrandom::getrandom(b);
+}
+#[cfg(not(target_arch = "wasm32"))]
+fn getrandom_fill(_b: &mut [u8]) {}
+
+pub fn send(ws: &WebSocket, frame: &ServerFrame) {
+    // A send fails only on a socket that is already closing; nothing to do then.
+    let _ = ws.send_with_str(frame.to_text());
+}
+
+pub fn send_error(ws: &WebSocket, error: FrameError, request_id: Option<String>) {
+    send(ws, &ServerFrame::error(error, request_id));
+}
+
+pub fn close(ws: &WebSocket, close: Close) {
+    let _ = ws.close(Some(close.code()), Some(close.reason()));
+}
+
+/// Every open socket of the object with its attachment.
+pub fn sockets(state: &State) -> Vec<(WebSocket, Attachment)> {
+    state
+        .get_websockets()
+        .into_iter()
+        .filter_map(|ws| {
+            ws.deserialize_attachment::<Attachment>()
+                .ok()
+                .flatten()
+                .map(|a| (ws, a))
+        })
+        .collect()
+}
+
+/// Screens one incoming frame. Returns the decoded frame for the object, or `None` when the
+/// shell already answered (error, pong) or closed the socket.
+pub fn screen(
+    ws: &WebSocket,
+    msg: WebSocketIncomingMessage,
+    settings: &Settings,
+    now_ms: i64,
+) -> Option<(Attachment, Incoming)> {
+    let text = match msg {
+        WebSocketIncomingMessage::String(s) => s,
+        WebSocketIncomingMessage::Binary(b) => String::from_utf8(b).unwrap_or_default(),
+    };
+    if text.len() > settings.max_frame_bytes {
+        close(ws, Close::TooBig);
+        return None;
+    }
+    let Some(mut att) = ws.deserialize_attachment::<Attachment>().ok().flatten() else {
+        close(ws, Close::Unauthorized);
+        return None;
+    };
+    if att.who.expired_at(now_ms) {
+        close(ws, Close::Unauthorized);
+        return None;
+    }
+    let verdict = att
+        .bucket
+        .take(settings.rate_per_sec, settings.rate_burst, now_ms);
+    let _ = ws.serialize_attachment(&att);
+    match verdict {
+        Verdict::Allow => {}
+        Verdict::Limited => {
+            let msg = format!(
+                "over {} frames per second; slow down",
+                settings.rate_per_sec
+            );
+            send_error(ws, FrameError::new(ErrorCode::RateLimited, msg), None);
+            return None;
+        }
+        Verdict::Close => {
+            close(ws, Close::Flooding);
+            return None;
+        }
+    }
+    match decode(&text) {
+        Err(rejected) => {
+            send_error(ws, rejected.error, rejected.request_id);
+            None
+        }
+        Ok(Incoming {
+            frame: ClientFrame::Ping { timestamp },
+            ..
+        }) => {
+            send(ws, &ServerFrame::Pong { timestamp });
+            None
+        }
+        Ok(incoming) => Some((att, incoming)),
+    }
+}
+
+/// The answer to a frame type the endpoint does not take.
+pub fn not_here(ws: &WebSocket, incoming: Incoming) {
+    let message = format!("{} is not accepted on this endpoint", incoming.frame.kind());
+    send_error(
+        ws,
+        FrameError::new(ErrorCode::UnknownType, message),
+        incoming.request_id,
+    );
+}
+
+pub fn now_ms() -> i64 {
+    worker::Date::now().as_millis() as i64
+}
