@@ -6,6 +6,8 @@ pub mod errors;
 pub mod identity;
 pub mod ids;
 pub mod limits;
+pub mod presence;
 pub mod protocol;
+pub mod room;
 pub mod routes;
 pub mod time;
