@@ -8,6 +8,7 @@ pub mod ids;
 pub mod limits;
 pub mod presence;
 pub mod protocol;
+pub mod replica;
 pub mod room;
 pub mod routes;
 pub mod time;

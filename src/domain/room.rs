@@ -33,7 +33,7 @@ pub struct StoredMessage {
 /// A durable change, committed together with its event frame under one `seq`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    Message(MessageView),
+    Message(Box<MessageView>),
     Receipt {
         message_id: String,
         user_id: String,
@@ -190,7 +190,13 @@ pub fn post_message(
         message: view.clone(),
     };
     let id = view.id.clone();
-    let outcome = commit(store, seq, frame, Change::Message(view.clone()), Some(id))?;
+    let outcome = commit(
+        store,
+        seq,
+        frame,
+        Change::Message(Box::new(view.clone())),
+        Some(id),
+    )?;
     Ok((outcome, Some(view)))
 }
 

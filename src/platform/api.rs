@@ -1,46 +1,142 @@
-//! The server HTTP API (`/api/*`): key or user-JWT check, then the endpoint.
+//! The server HTTP API (`/api/*`): checks the caller (server key, or a user JWT where the
+//! contract allows it), the body (JSON, size), then forwards to the object that owns the
+//! stream. Objects answer in the API's own error shape.
 
 use worker::*;
 
 use super::config::Config;
 use super::http;
+use super::internal::{self, Command};
 use super::socket::now_ms;
 use crate::domain::auth::api_key_matches;
 use crate::domain::errors::ApiError;
 use crate::domain::identity::Identity;
 use crate::domain::routes::ApiRoute;
 
+/// Largest accepted request body.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Longest accepted `Idempotency-Key`.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
 /// Who is calling the API.
-pub enum Caller {
+enum Caller {
     Server,
     User(Identity),
 }
 
 /// The server key opens every route; a user JWT only the routes readable by users.
 fn caller(req: &Request, cfg: &Config, route: &ApiRoute) -> Result<Option<Caller>> {
-    let Some(bearer) = req
-        .headers()
-        .get("Authorization")?
-        .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
+    let header = req.headers().get("Authorization")?;
+    let Some(bearer) = header
+        .as_deref()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
     else {
         return Ok(None);
     };
-    if api_key_matches(&bearer, &cfg.api_keys) {
+    if api_key_matches(bearer, &cfg.api_keys) {
         return Ok(Some(Caller::Server));
     }
     if !route.user_readable() {
         return Ok(None);
     }
-    Ok(cfg
-        .verifier
-        .verify(&bearer, now_ms())
-        .ok()
-        .map(Caller::User))
+    Ok(cfg.verifier.verify(bearer, now_ms()).ok().map(Caller::User))
 }
 
-pub async fn handle(req: Request, _env: &Env, cfg: &Config, route: ApiRoute) -> Result<Response> {
-    let Some(_caller) = caller(&req, cfg, &route)? else {
+pub async fn handle(
+    mut req: Request,
+    env: &Env,
+    cfg: &Config,
+    route: ApiRoute,
+) -> Result<Response> {
+    let Some(caller) = caller(&req, cfg, &route)? else {
         return http::error(&ApiError::Unauthorized);
     };
-    http::error(&ApiError::NotFound("not implemented yet".into()))
+    match checked(&mut req, &caller, &route).await? {
+        Err(e) => http::error(&e),
+        Ok((body, key)) => forward(&req, env, &caller, route, body, key.as_deref()).await,
+    }
+}
+
+type Checked = std::result::Result<(Option<String>, Option<String>), ApiError>;
+
+/// Body and header checks shared by every route.
+async fn checked(req: &mut Request, caller: &Caller, route: &ApiRoute) -> Result<Checked> {
+    if let (Caller::User(who), ApiRoute::ListNotifications(user)) = (caller, route) {
+        if who.user_id != user.as_str() {
+            return Ok(Err(ApiError::Forbidden(
+                "a user may read only their own notifications".into(),
+            )));
+        }
+    }
+    let key = req.headers().get("Idempotency-Key")?;
+    if key
+        .as_ref()
+        .is_some_and(|k| k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY)
+    {
+        return Ok(Err(ApiError::BadRequest(format!(
+            "Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} characters"
+        ))));
+    }
+    if !matches!(req.method(), Method::Post | Method::Put) {
+        return Ok(Ok((None, key)));
+    }
+    let json_type = req
+        .headers()
+        .get("Content-Type")?
+        .is_some_and(|t| t.trim().starts_with("application/json"));
+    let body = req.text().await?;
+    if body.len() > MAX_BODY_BYTES {
+        return Ok(Err(ApiError::PayloadTooLarge));
+    }
+    if body.is_empty() && req.method() == Method::Put {
+        return Ok(Ok((None, key)));
+    }
+    if !json_type {
+        return Ok(Err(ApiError::UnsupportedMediaType));
+    }
+    if serde_json::from_str::<serde_json::Value>(&body).is_err() {
+        return Ok(Err(ApiError::BadRequest("body is not valid JSON".into())));
+    }
+    Ok(Ok((Some(body), key)))
+}
+
+async fn forward(
+    req: &Request,
+    env: &Env,
+    caller: &Caller,
+    route: ApiRoute,
+    body: Option<String>,
+    key: Option<&str>,
+) -> Result<Response> {
+    use ApiRoute::*;
+    let query = req
+        .url()?
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    let (method, path) = match &route {
+        PostMessage(_) => (Method::Post, "/messages".to_string()),
+        ListMessages(_) => (Method::Get, format!("/messages{query}")),
+        PutMember(_, u) => (Method::Put, format!("/members/{u}")),
+        DeleteMember(_, u) => (Method::Delete, format!("/members/{u}")),
+        ListMembers(_) => (Method::Get, "/members".to_string()),
+        ConversationPresence(_) => (Method::Get, "/presence".to_string()),
+        _ => return http::error(&ApiError::NotFound("not available yet".into())),
+    };
+    let Some(stream) = route.stream() else {
+        return http::error(&ApiError::NotFound("no such endpoint".into()));
+    };
+    let user = match caller {
+        Caller::User(who) => Some(who.user_id.as_str()),
+        Caller::Server => None,
+    };
+    let cmd = Command {
+        method,
+        path,
+        body,
+        user,
+        idempotency_key: key,
+    };
+    internal::command(env, &stream, cmd).await
 }

@@ -10,6 +10,10 @@ use crate::domain::ids::StreamKey;
 pub const IDENTITY: &str = "x-rt-identity";
 pub const STREAM: &str = "x-rt-stream";
 pub const PROTOCOL: &str = "x-rt-protocol";
+/// The user a user-JWT API call acts for (absent for the server key).
+pub const USER: &str = "x-rt-user";
+/// The client's `Idempotency-Key`, passed on to the object that does the work.
+pub const IDEMPOTENCY: &str = "x-rt-idempotency-key";
 
 /// Internal paths understood by every object.
 pub const SOCKET_PATH: &str = "/socket";
@@ -48,17 +52,33 @@ pub async fn open_socket(
     stub(env, stream)?.fetch_with_request(req).await
 }
 
+/// A server API call forwarded to an object: method, internal path, body and context.
+pub struct Command<'a> {
+    pub method: Method,
+    pub path: String,
+    pub body: Option<String>,
+    pub user: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+}
+
 /// Sends a JSON command (server API) to the stream's object.
-pub async fn command(
-    env: &Env,
-    stream: &StreamKey,
-    method: Method,
-    path: &str,
-    body: Option<String>,
-) -> Result<Response> {
+pub async fn command(env: &Env, stream: &StreamKey, cmd: Command<'_>) -> Result<Response> {
+    let Command {
+        method,
+        path,
+        body,
+        user,
+        idempotency_key,
+    } = cmd;
     let headers = Headers::new();
     headers.set(STREAM, stream.id().as_str())?;
     headers.set("content-type", "application/json")?;
+    if let Some(u) = user {
+        headers.set(USER, u)?;
+    }
+    if let Some(k) = idempotency_key {
+        headers.set(IDEMPOTENCY, k)?;
+    }
     let mut init = RequestInit::new();
     init.with_method(method).with_headers(headers);
     if let Some(b) = body {

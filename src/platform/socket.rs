@@ -80,7 +80,7 @@ pub fn accept(
     state.accept_websocket_with_tags(&pair.server, &[conn.who.user_id.as_str()]);
     let mut who = conn.who.clone();
     who.orgs.clear(); // checked at connect; kept out to keep the attachment small
-    let sid = (now_ms as u64).wrapping_mul(1000) + (js_random() % 1000);
+    let sid = (now_ms as u64).wrapping_mul(1000) + (super::random_u64() % 1000);
     let attachment = Attachment {
         who,
         bucket: Bucket::full(settings.rate_burst, now_ms),
@@ -94,18 +94,12 @@ pub fn accept(
     Ok((pair.server, resp))
 }
 
-fn js_random() -> u64 {
-    let mut b = [0u8; 8];
-    getrandom_fill(&mut b);
-    u64::from_le_bytes(b)
+/// The same socket (the runtime hands out one JS object per socket).
+pub fn same(a: &WebSocket, b: &WebSocket) -> bool {
+    let (a, b): (&worker::web_sys::WebSocket, &worker::web_sys::WebSocket) =
+        (a.as_ref(), b.as_ref());
+    worker::js_sys::Object::is(a, b)
 }
-
-#[cfg(target_arch = "wasm32")]
-fn getrandom_fill(b: &mut [u8]) {
-    let _ = getrandom::getrandom(b);
-}
-#[cfg(not(target_arch = "wasm32"))]
-fn getrandom_fill(_b: &mut [u8]) {}
 
 pub fn send(ws: &WebSocket, frame: &ServerFrame) {
     // A send fails only on a socket that is already closing; nothing to do then.

@@ -1,1 +1,28 @@
-fn main(){}
+//! End-to-end tests: one `wrangler dev` (fresh local state) shared by every trial, driven over
+//! real HTTP and WebSockets. Run with `cargo test --test e2e` (node >= 22 on PATH: use
+//! `. scripts/lib.sh; tools_path` first); the usual libtest filters and flags work.
+
+mod common;
+mod conversation;
+mod conversation_sync;
+mod foundation;
+
+use libtest_mimic::Arguments;
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials = foundation::trials();
+    trials.extend(conversation::trials());
+    trials.extend(conversation_sync::trials());
+    if args.list {
+        libtest_mimic::run(&args, trials).exit();
+    }
+    common::install_panic_hook();
+    if let Err(why) = common::start_shared() {
+        eprintln!("e2e: could not start the server under test\n{why}");
+        std::process::exit(101);
+    }
+    let conclusion = libtest_mimic::run(&args, trials);
+    common::stop_shared(conclusion.has_failed());
+    conclusion.exit();
+}

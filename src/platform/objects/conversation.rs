@@ -1,61 +1,284 @@
-//! `ConversationRoom`: one per conversation (and per DM pair). Holds the members' sockets.
+//! `ConversationRoom`: one per conversation (and per DM pair). Holds the members' sockets,
+//! runs the room state machine on its SQLite, keeps presence, and copies rows to D1.
+
+use std::cell::{Cell, RefCell};
 
 use worker::*;
 
 use crate::domain::config::Settings;
-use crate::domain::protocol::{Established, ServerFrame};
-use crate::platform::config;
-use crate::platform::socket::{self, now_ms, Connect};
+use crate::domain::errors::Close;
+use crate::domain::ids::{dm_members, Id};
+use crate::domain::presence::{self, OnOpen};
+use crate::domain::protocol::{ClientFrame, Established, Incoming, ServerFrame};
+use crate::domain::room::{self, Actor, Outcome, RoomStore};
+use crate::domain::time::iso;
+use crate::platform::outbox::{self, Drained};
+use crate::platform::room_store::{create_schema, SqliteRoom};
+use crate::platform::socket::{self, now_ms, Attachment, Connect};
+use crate::platform::{config, internal, new_id};
 
 #[durable_object]
 pub struct ConversationRoom {
-    state: State,
-    settings: Settings,
+    pub(super) state: State,
+    pub(super) env: Env,
+    pub(super) settings: Settings,
+    /// The conversation id, learned from the first request and kept in SQLite.
+    id: RefCell<Option<String>>,
+    /// The alarm is known to be set (reset when it fires or the object wakes).
+    alarm_armed: Cell<bool>,
 }
 
 impl DurableObject for ConversationRoom {
     fn new(state: State, env: Env) -> Self {
         socket::set_auto_pong(&state);
+        if let Err(e) = create_schema(&state.storage().sql()) {
+            console_error!("room schema: {e}");
+        }
         ConversationRoom {
             settings: config::settings(&env),
             state,
+            env,
+            id: RefCell::new(None),
+            alarm_armed: Cell::new(false),
         }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        let Some(conn) = Connect::from_request(&req)? else {
-            return Response::error("not found", 404);
-        };
-        let (ws, resp) = socket::accept(&self.state, &conn, &self.settings, now_ms())?;
-        let established = Established {
-            user_id: conn.who.user_id.clone(),
-            user_name: conn.who.display_name().to_string(),
-            conversation_id: Some(conn.stream_id.clone()),
-            presence: Some(Vec::new()),
-            ..Default::default()
-        };
-        socket::send(&ws, &ServerFrame::ConnectionEstablished(established));
-        Ok(resp)
+        if let Some(id) = req.headers().get(internal::STREAM)? {
+            self.remember_id(&id)?;
+        }
+        if req.path() == internal::SOCKET_PATH {
+            return match Connect::from_request(&req)? {
+                Some(conn) => self.open_socket(conn).await,
+                None => Response::error("not found", 404),
+            };
+        }
+        self.command(req).await
     }
 
     async fn websocket_message(&self, ws: WebSocket, msg: WebSocketIncomingMessage) -> Result<()> {
-        if let Some((_att, incoming)) = socket::screen(&ws, msg, &self.settings, now_ms()) {
-            socket::not_here(&ws, incoming);
+        let now = now_ms();
+        let Some((att, incoming)) = socket::screen(&ws, msg, &self.settings, now) else {
+            return Ok(());
+        };
+        if let ClientFrame::Resume { since } = incoming.frame {
+            for frame in room::resume(&self.store(), since, self.settings.resume_limit) {
+                let _ = ws.send_with_str(frame);
+            }
+            return Ok(());
         }
-        Ok(())
+        let outcome = self.handle_frame(&att, incoming, now);
+        self.deliver(&ws, outcome).await
     }
 
     async fn websocket_close(
         &self,
-        _ws: WebSocket,
+        ws: WebSocket,
         _code: usize,
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
+        self.socket_gone(&ws).await
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: Error) -> Result<()> {
+        self.socket_gone(&ws).await
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.alarm_armed.set(false);
+        let now = now_ms();
+        self.end_expired_grace(now);
+        let sql = self.state.storage().sql();
+        if let Drained::Again(at) = outbox::drain(&sql, &self.env, now).await? {
+            self.wake_by(at).await?;
+        }
+        if let Some(next) = self.store().grace().first() {
+            self.wake_by(next.deadline).await?;
+        }
+        Response::ok("")
+    }
+}
+
+impl ConversationRoom {
+    pub(super) fn conversation_id(&self) -> String {
+        if let Some(id) = self.id.borrow().as_ref() {
+            return id.clone();
+        }
+        #[derive(serde::Deserialize)]
+        struct V {
+            v: String,
+        }
+        let sql = self.state.storage().sql();
+        let id = sql
+            .exec("SELECT v FROM meta WHERE k = 'conversation_id'", None)
+            .and_then(|c| c.to_array::<V>())
+            .ok()
+            .and_then(|rows| rows.into_iter().next().map(|r| r.v))
+            .unwrap_or_default();
+        *self.id.borrow_mut() = Some(id.clone());
+        id
+    }
+
+    fn remember_id(&self, id: &str) -> Result<()> {
+        if self.id.borrow().as_deref() == Some(id) {
+            return Ok(());
+        }
+        let sql = self.state.storage().sql();
+        sql.exec(
+            "INSERT OR IGNORE INTO meta (k, v) VALUES ('conversation_id', ?)",
+            Some(vec![id.into()]),
+        )?;
+        *self.id.borrow_mut() = Some(id.to_string());
         Ok(())
     }
 
-    async fn websocket_error(&self, _ws: WebSocket, _error: Error) -> Result<()> {
+    pub(super) fn store(&self) -> SqliteRoom {
+        SqliteRoom {
+            sql: self.state.storage().sql(),
+            conversation_id: self.conversation_id(),
+        }
+    }
+
+    pub(super) fn may_join(&self, user_id: &str) -> bool {
+        let conv = self.conversation_id();
+        match Id::parse(&conv).ok().and_then(|id| dm_members(&id)) {
+            Some((a, b)) => user_id == a || user_id == b,
+            None => self.store().is_member(user_id),
+        }
+    }
+
+    async fn open_socket(&self, conn: Connect) -> Result<Response> {
+        let user = conn.who.user_id.clone();
+        if !self.may_join(&user) {
+            return conn.refuse(Close::Forbidden);
+        }
+        let others = self.state.get_websockets_with_tag(&user).len();
+        if others >= self.settings.max_sockets_per_user {
+            return conn.refuse(Close::TooManySockets);
+        }
+        let now = now_ms();
+        let store = self.store();
+        let (ws, resp) = socket::accept(&self.state, &conn, &self.settings, now)?;
+        match presence::on_open(others, store.in_grace(&user)) {
+            OnOpen::AnnounceOnline => {
+                let frame = ServerFrame::user_status(&user, conn.who.username(), true, iso(now));
+                self.broadcast(&frame.to_text(), Some(&ws));
+            }
+            OnOpen::CancelGrace => store.end_grace(&user)?,
+            OnOpen::Nothing => {}
+        }
+        let established = Established {
+            user_id: user,
+            user_name: conn.who.display_name().to_string(),
+            last_seq: store.last_seq(),
+            conversation_id: Some(self.conversation_id()),
+            presence: Some(self.presence()),
+            ..Default::default()
+        };
+        socket::send(&ws, &ServerFrame::ConnectionEstablished(established));
+        if let Some(since) = conn.since {
+            for frame in room::resume(&store, since, self.settings.resume_limit) {
+                let _ = ws.send_with_str(frame);
+            }
+        }
+        Ok(resp)
+    }
+
+    pub(super) fn presence(&self) -> Vec<crate::domain::protocol::PresenceEntry> {
+        let sockets = socket::sockets(&self.state);
+        let grace: Vec<(String, String)> = self
+            .store()
+            .grace()
+            .into_iter()
+            .map(|g| (g.user_id, g.user_name))
+            .collect();
+        presence::list(
+            sockets
+                .iter()
+                .map(|(_, a)| (a.who.user_id.as_str(), a.who.display_name())),
+            &grace,
+        )
+    }
+
+    fn handle_frame(&self, att: &Attachment, incoming: Incoming, now: i64) -> Outcome {
+        let conv = self.conversation_id();
+        let actor = Actor {
+            who: &att.who,
+            now_ms: now,
+            settings: &self.settings,
+            conversation_id: &conv,
+        };
+        room::handle(
+            &mut self.store(),
+            &actor,
+            incoming.frame,
+            new_id,
+            incoming.request_id,
+        )
+    }
+
+    /// Sends the replies, then the broadcast, then makes sure D1 gets a copy.
+    pub(super) async fn deliver(&self, sender: &WebSocket, outcome: Outcome) -> Result<()> {
+        for frame in &outcome.reply {
+            socket::send(sender, frame);
+        }
+        if let Some(b) = outcome.broadcast {
+            self.broadcast(&b.text, if b.include_sender { None } else { Some(sender) });
+            if b.include_sender {
+                self.wake_by(now_ms()).await?;
+            }
+        }
         Ok(())
+    }
+
+    /// One serialized frame to every socket (but `except`).
+    pub(super) fn broadcast(&self, text: &str, except: Option<&WebSocket>) {
+        for ws in self.state.get_websockets() {
+            if except.is_some_and(|e| socket::same(e, &ws)) {
+                continue;
+            }
+            let _ = ws.send_with_str(text);
+        }
+    }
+
+    pub(super) async fn wake_by(&self, at: i64) -> Result<()> {
+        if self.alarm_armed.get() && at >= now_ms() {
+            return Ok(());
+        }
+        outbox::wake_by(&self.state, at).await?;
+        self.alarm_armed.set(true);
+        Ok(())
+    }
+
+    async fn socket_gone(&self, ws: &WebSocket) -> Result<()> {
+        let Some(att) = ws.deserialize_attachment::<Attachment>().ok().flatten() else {
+            return Ok(());
+        };
+        let user = &att.who.user_id;
+        let remaining = socket::sockets(&self.state)
+            .into_iter()
+            .filter(|(_, a)| &a.who.user_id == user && a.sid != att.sid)
+            .count();
+        if let Some(deadline) =
+            presence::on_close(remaining, now_ms(), self.settings.presence_grace_ms)
+        {
+            self.store()
+                .start_grace(user, att.who.display_name(), att.who.username(), deadline)?;
+            outbox::wake_by(&self.state, deadline).await?;
+        }
+        Ok(())
+    }
+
+    /// Users whose grace ran out with no socket back are announced offline.
+    fn end_expired_grace(&self, now: i64) {
+        let store = self.store();
+        for g in store.grace().into_iter().filter(|g| g.deadline <= now) {
+            let _ = store.end_grace(&g.user_id);
+            if self.state.get_websockets_with_tag(&g.user_id).is_empty() {
+                let frame = ServerFrame::user_status(&g.user_id, &g.username, false, iso(now));
+                self.broadcast(&frame.to_text(), None);
+            }
+        }
     }
 }

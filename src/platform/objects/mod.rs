@@ -2,5 +2,7 @@
 //! the domain what to do, and carries that out on its sockets and storage.
 
 pub mod conversation;
+mod conversation_api;
+mod history;
 pub mod inbox;
 pub mod org;

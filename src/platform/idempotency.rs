@@ -1,0 +1,69 @@
+//! `Idempotency-Key` for POSTs, kept in the object that does the work (its single writer
+//! makes check-then-store race free): a repeat within 24 h gets the first response back,
+//! the same key with another body gets 409.
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use worker::{SqlStorage, SqlStorageValue};
+
+pub const SCHEMA: &str =
+    "CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,
+  status INTEGER NOT NULL, body TEXT NOT NULL, at INTEGER NOT NULL)";
+
+const TTL_MS: i64 = 24 * 60 * 60 * 1000;
+
+pub enum Seen {
+    New,
+    Replay { status: u16, body: String },
+    Conflict,
+}
+
+#[derive(Deserialize)]
+struct Row {
+    fingerprint: String,
+    status: i64,
+    body: String,
+}
+
+pub fn fingerprint(body: &str) -> String {
+    Sha256::digest(body.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub fn check(sql: &SqlStorage, key: &str, fingerprint: &str, now_ms: i64) -> worker::Result<Seen> {
+    sql.exec(
+        "DELETE FROM idempotency WHERE at < ?",
+        Some(vec![(now_ms - TTL_MS).into()]),
+    )?;
+    let rows: Vec<Row> = sql
+        .exec(
+            "SELECT fingerprint, status, body FROM idempotency WHERE key = ?",
+            Some(vec![SqlStorageValue::String(key.into())]),
+        )?
+        .to_array()?;
+    Ok(match rows.into_iter().next() {
+        None => Seen::New,
+        Some(r) if r.fingerprint == fingerprint => Seen::Replay {
+            status: r.status as u16,
+            body: r.body,
+        },
+        Some(_) => Seen::Conflict,
+    })
+}
+
+pub fn remember(
+    sql: &SqlStorage,
+    key: &str,
+    fingerprint: &str,
+    status: u16,
+    body: &str,
+    now_ms: i64,
+) -> worker::Result<()> {
+    sql.exec(
+        "INSERT OR REPLACE INTO idempotency (key, fingerprint, status, body, at) VALUES (?, ?, ?, ?, ?)",
+        Some(vec![key.into(), fingerprint.into(), (status as i64).into(), body.into(), now_ms.into()]),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! The room's server commands (members, messages, history, presence), reached only
+//! through the Worker's `/api` handler, which has already checked the caller.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use worker::*;
+
+use super::conversation::ConversationRoom;
+use crate::domain::errors::{ApiError, Close};
+use crate::domain::identity::{Identity, Profile};
+use crate::domain::ids::{dm_members, Id};
+use crate::domain::protocol::{ChatMessageIn, MessageView, Sender};
+use crate::domain::room::{self, Actor, RoomStore};
+use crate::domain::time::iso;
+use crate::platform::http::{error, json as reply};
+use crate::platform::idempotency::{self, Seen};
+use crate::platform::internal::{IDEMPOTENCY, USER};
+use crate::platform::new_id;
+use crate::platform::socket::{self, now_ms};
+
+/// Body of `POST /api/conversations/{id}/messages`.
+#[derive(Deserialize)]
+struct PostBody {
+    sender: SenderIn,
+    #[serde(flatten)]
+    message: ChatMessageIn,
+}
+
+#[derive(Deserialize)]
+struct SenderIn {
+    id: String,
+    #[serde(flatten)]
+    profile: Profile,
+}
+
+impl ConversationRoom {
+    pub(super) async fn command(&self, mut req: Request) -> Result<Response> {
+        let path = req.path();
+        let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let result = match (req.method(), segs.as_slice()) {
+            (Method::Put, ["members", user]) => self.put_member(user),
+            (Method::Delete, ["members", user]) => self.delete_member(user),
+            (Method::Get, ["members"]) => Ok(reply(
+                200,
+                &json!({"conversation_id": self.conversation_id(), "members": self.members()}),
+            )?),
+            (Method::Get, ["presence"]) => Ok(reply(200, &json!({"users": self.presence()}))?),
+            (Method::Post, ["messages"]) => {
+                let key = req.headers().get(IDEMPOTENCY)?;
+                let body = req.text().await?;
+                self.post_message(&body, key.as_deref()).await
+            }
+            (Method::Get, ["messages"]) => self.history(&req).await,
+            _ => Err(ApiError::NotFound("no such endpoint".into())),
+        };
+        match result {
+            Ok(resp) => Ok(resp),
+            Err(e) => error(&e),
+        }
+    }
+
+    fn members(&self) -> Vec<String> {
+        match Id::parse(&self.conversation_id())
+            .ok()
+            .and_then(|id| dm_members(&id))
+        {
+            Some((a, b)) => vec![a, b],
+            None => self.store().members(),
+        }
+    }
+
+    fn fixed_members(&self) -> Result<(), ApiError> {
+        match Id::parse(&self.conversation_id())
+            .ok()
+            .and_then(|id| dm_members(&id))
+        {
+            Some(_) => Err(ApiError::Conflict(
+                "a direct conversation has exactly its two users as members".into(),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn put_member(&self, user: &str) -> Result<Response, ApiError> {
+        self.fixed_members()?;
+        let added = self
+            .store()
+            .add_member(user, &iso(now_ms()))
+            .map_err(|_| ApiError::Unavailable)?;
+        let body =
+            json!({"conversation_id": self.conversation_id(), "user_id": user, "member": true});
+        reply(if added { 201 } else { 200 }, &body).map_err(|_| ApiError::Internal)
+    }
+
+    fn delete_member(&self, user: &str) -> Result<Response, ApiError> {
+        self.fixed_members()?;
+        let removed = self
+            .store()
+            .remove_member(user)
+            .map_err(|_| ApiError::Unavailable)?;
+        for ws in self.state.get_websockets_with_tag(user) {
+            socket::close(&ws, Close::Forbidden);
+        }
+        let body = json!({"conversation_id": self.conversation_id(), "user_id": user, "member": false, "removed": removed});
+        reply(200, &body).map_err(|_| ApiError::Internal)
+    }
+
+    async fn post_message(&self, body: &str, key: Option<&str>) -> Result<Response, ApiError> {
+        let now = now_ms();
+        let sql = self.state.storage().sql();
+        let print = idempotency::fingerprint(body);
+        if let Some(key) = key {
+            match idempotency::check(&sql, key, &print, now).map_err(|_| ApiError::Unavailable)? {
+                Seen::New => {}
+                Seen::Replay { status, body } => {
+                    let value: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                    return reply(status, &value).map_err(|_| ApiError::Internal);
+                }
+                Seen::Conflict => {
+                    return Err(ApiError::Conflict(
+                        "Idempotency-Key was used with another body".into(),
+                    ))
+                }
+            }
+        }
+        let parsed: PostBody =
+            serde_json::from_str(body).map_err(|e| ApiError::Unprocessable(field_error(&e)))?;
+        let sender_id = Id::parse(&parsed.sender.id)
+            .map_err(|e| ApiError::Unprocessable(format!("sender.id: {e}")))?;
+        if !self.may_join(sender_id.as_str()) {
+            return Err(ApiError::Forbidden(
+                "the sender is not a member of this conversation".into(),
+            ));
+        }
+        let who = Identity::new(
+            sender_id.to_string(),
+            parsed.sender.profile,
+            vec![],
+            i64::MAX,
+        );
+        let conv = self.conversation_id();
+        let actor = Actor {
+            who: &who,
+            now_ms: now,
+            settings: &self.settings,
+            conversation_id: &conv,
+        };
+        let mut store = self.store();
+        let (outcome, view) = room::post_message(&mut store, &actor, parsed.message, new_id)
+            .map_err(ApiError::from)?;
+        let view = match view {
+            Some(v) => v,
+            None => self.stored_view(&store, &outcome)?,
+        };
+        if let Some(b) = &outcome.broadcast {
+            self.broadcast(&b.text, None);
+            self.wake_by(now).await.map_err(|_| ApiError::Unavailable)?;
+        }
+        let response = json!({"message": view});
+        if let Some(key) = key {
+            let _ = idempotency::remember(&sql, key, &print, 201, &response.to_string(), now);
+        }
+        reply(201, &response).map_err(|_| ApiError::Internal)
+    }
+
+    /// The earlier message a `client_msg_id` retry points at.
+    fn stored_view(
+        &self,
+        store: &crate::platform::room_store::SqliteRoom,
+        outcome: &room::Outcome,
+    ) -> Result<MessageView, ApiError> {
+        let seq = outcome.reply.iter().find_map(|f| match f {
+            crate::domain::protocol::ServerFrame::Ack { seq, .. } => *seq,
+            _ => None,
+        });
+        let frame = seq
+            .and_then(|s| store.frame_at(s))
+            .ok_or(ApiError::Internal)?;
+        let v: Value = serde_json::from_str(&frame).map_err(|_| ApiError::Internal)?;
+        serde_json::from_value(v["message"].clone()).map_err(|_| ApiError::Internal)
+    }
+
+    async fn history(&self, req: &Request) -> Result<Response, ApiError> {
+        let url = req.url().map_err(|_| ApiError::Internal)?;
+        let q = |k: &str| {
+            url.query_pairs()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.into_owned())
+        };
+        if let Some(user) = req.headers().get(USER).ok().flatten() {
+            if !self.may_join(&user) {
+                return Err(ApiError::Forbidden(
+                    "not a member of this conversation".into(),
+                ));
+            }
+        }
+        let num = |k: &str| -> Result<Option<i64>, ApiError> {
+            q(k).map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| ApiError::BadRequest(format!("{k} must be a whole number")))
+            })
+            .transpose()
+        };
+        let limit = num("limit")?.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(ApiError::BadRequest("limit must be 1-200".into()));
+        }
+        let (before, after) = (num("before_seq")?, num("after_seq")?);
+        let page =
+            super::history::page(&self.env, &self.conversation_id(), before, after, limit).await?;
+        let body = json!({"messages": page.messages, "last_seq": self.store().last_seq(), "has_more": page.has_more});
+        reply(200, &body).map_err(|_| ApiError::Internal)
+    }
+}
+
+fn field_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    text.split(" at line ").next().unwrap_or(&text).to_string()
+}
+
+/// Sender shape from a D1 row's JSON column.
+pub fn sender_from_json(text: &str, fallback_id: &str) -> Sender {
+    serde_json::from_str(text).unwrap_or(Sender {
+        id: fallback_id.into(),
+        username: None,
+        name: None,
+        email: None,
+        first_name: None,
+        last_name: None,
+        avatar: None,
+    })
+}

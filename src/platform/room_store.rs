@@ -1,0 +1,349 @@
+//! The conversation room's SQLite: events, messages, receipts, reactions, members,
+//! presence grace and idempotency keys. Schema created by the object, versioned here.
+
+use serde::Deserialize;
+use worker::{SqlStorage, SqlStorageValue};
+
+use crate::domain::protocol::ReactionAction;
+use crate::domain::replica;
+use crate::domain::room::{
+    erase_edit_frame, erase_message_frame, Change, RoomStore, StoreError, StoredMessage,
+};
+
+use super::{idempotency, outbox};
+
+/// Version 1 of the room schema. Changes append statements; existing ones never change.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, message_id TEXT, frame TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_by_message ON events (message_id);
+CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, sender_id TEXT NOT NULL,
+  client_msg_id TEXT, deleted INTEGER NOT NULL DEFAULT 0);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client ON messages (sender_id, client_msg_id);
+CREATE TABLE IF NOT EXISTS receipts (message_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (message_id, user_id));
+CREATE TABLE IF NOT EXISTS reactions (message_id TEXT NOT NULL, user_id TEXT NOT NULL, emoji TEXT NOT NULL,
+  PRIMARY KEY (message_id, user_id, emoji));
+CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY, added_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS grace (user_id TEXT PRIMARY KEY, user_name TEXT NOT NULL, username TEXT NOT NULL, deadline INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+";
+
+pub struct SqliteRoom {
+    pub sql: SqlStorage,
+    pub conversation_id: String,
+}
+
+#[derive(Deserialize)]
+struct Seq {
+    seq: Option<i64>,
+}
+#[derive(Deserialize)]
+struct MsgRow {
+    id: String,
+    seq: i64,
+    sender_id: String,
+    deleted: i64,
+}
+#[derive(Deserialize)]
+struct Frame {
+    frame: String,
+}
+#[derive(Deserialize)]
+pub struct GraceRow {
+    pub user_id: String,
+    pub user_name: String,
+    pub username: String,
+    pub deadline: i64,
+}
+#[derive(Deserialize)]
+struct UserRow {
+    user_id: String,
+}
+
+pub fn create_schema(sql: &SqlStorage) -> worker::Result<()> {
+    for stmt in SCHEMA
+        .split(';')
+        .chain(outbox::SCHEMA.split(';'))
+        .chain(idempotency::SCHEMA.split(';'))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        sql.exec(stmt, None)?;
+    }
+    Ok(())
+}
+
+fn s(v: &str) -> SqlStorageValue {
+    SqlStorageValue::String(v.to_string())
+}
+
+impl SqliteRoom {
+    fn rows<T: for<'de> Deserialize<'de>>(
+        &self,
+        query: &str,
+        args: Vec<SqlStorageValue>,
+    ) -> Vec<T> {
+        self.sql
+            .exec(query, Some(args))
+            .and_then(|c| c.to_array())
+            .unwrap_or_default()
+    }
+
+    fn apply(&self, seq: u64, frame: &str, change: &Change) -> worker::Result<()> {
+        let (kind, message_id) = match change {
+            Change::Message(m) => ("chat_message", Some(m.id.as_str())),
+            Change::Receipt { message_id, .. } => ("read_receipt", Some(message_id.as_str())),
+            Change::Reaction { message_id, .. } => ("message_reaction", Some(message_id.as_str())),
+            Change::Edit { message_id, .. } => ("message_edit", Some(message_id.as_str())),
+            Change::Delete { message_id } => ("message_delete", Some(message_id.as_str())),
+        };
+        self.sql.exec(
+            "INSERT INTO events (seq, kind, message_id, frame) VALUES (?, ?, ?, ?)",
+            Some(vec![
+                (seq as i64).into(),
+                s(kind),
+                message_id.map(s).into(),
+                s(frame),
+            ]),
+        )?;
+        match change {
+            Change::Message(m) => self.sql.exec(
+                "INSERT INTO messages (id, seq, sender_id, client_msg_id) VALUES (?, ?, ?, ?)",
+                Some(vec![
+                    s(&m.id),
+                    (seq as i64).into(),
+                    s(&m.sender.id),
+                    m.client_msg_id.as_deref().map(s).into(),
+                ]),
+            )?,
+            Change::Receipt {
+                message_id,
+                user_id,
+                ..
+            } => self.sql.exec(
+                "INSERT OR IGNORE INTO receipts (message_id, user_id) VALUES (?, ?)",
+                Some(vec![s(message_id), s(user_id)]),
+            )?,
+            Change::Reaction {
+                message_id,
+                user_id,
+                emoji,
+                action,
+                ..
+            } => {
+                let q = match action {
+                    ReactionAction::Added => "INSERT OR IGNORE INTO reactions (message_id, user_id, emoji) VALUES (?, ?, ?)",
+                    ReactionAction::Removed => "DELETE FROM reactions WHERE message_id = ? AND user_id = ? AND emoji = ?",
+                };
+                self.sql
+                    .exec(q, Some(vec![s(message_id), s(user_id), s(emoji)]))?
+            }
+            Change::Edit { .. } => return self.enqueue(seq, change),
+            Change::Delete { message_id } => {
+                self.erase(message_id)?;
+                self.sql.exec(
+                    "UPDATE messages SET deleted = 1 WHERE id = ?",
+                    Some(vec![s(message_id)]),
+                )?
+            }
+        };
+        self.enqueue(seq, change)
+    }
+
+    fn enqueue(&self, seq: u64, change: &Change) -> worker::Result<()> {
+        outbox::enqueue(
+            &self.sql,
+            &replica::room_change(&self.conversation_id, seq, change),
+        )
+    }
+
+    /// Rewrites the stored frames of a deleted message so its content is gone everywhere.
+    fn erase(&self, message_id: &str) -> worker::Result<()> {
+        #[derive(Deserialize)]
+        struct Row {
+            seq: i64,
+            kind: String,
+            frame: String,
+        }
+        let rows: Vec<Row> = self.rows(
+            "SELECT seq, kind, frame FROM events WHERE message_id = ? AND kind IN ('chat_message', 'message_edit')",
+            vec![s(message_id)],
+        );
+        for row in rows {
+            let erased = if row.kind == "chat_message" {
+                erase_message_frame(&row.frame)
+            } else {
+                erase_edit_frame(&row.frame)
+            };
+            if let Some(frame) = erased {
+                self.sql.exec(
+                    "UPDATE events SET frame = ? WHERE seq = ?",
+                    Some(vec![s(&frame), row.seq.into()]),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn frame_at(&self, seq: u64) -> Option<String> {
+        let rows: Vec<Frame> = self.rows(
+            "SELECT frame FROM events WHERE seq = ?",
+            vec![(seq as i64).into()],
+        );
+        rows.into_iter().next().map(|f| f.frame)
+    }
+
+    pub fn is_member(&self, user_id: &str) -> bool {
+        !self
+            .rows::<UserRow>(
+                "SELECT user_id FROM members WHERE user_id = ?",
+                vec![s(user_id)],
+            )
+            .is_empty()
+    }
+
+    pub fn members(&self) -> Vec<String> {
+        self.rows::<UserRow>("SELECT user_id FROM members ORDER BY user_id", vec![])
+            .into_iter()
+            .map(|r| r.user_id)
+            .collect()
+    }
+
+    /// Adds a member; false when already one.
+    pub fn add_member(&self, user_id: &str, at: &str) -> worker::Result<bool> {
+        let c = self.sql.exec(
+            "INSERT OR IGNORE INTO members (user_id, added_at) VALUES (?, ?)",
+            Some(vec![s(user_id), s(at)]),
+        )?;
+        let added = c.rows_written() > 0;
+        if added {
+            outbox::enqueue(
+                &self.sql,
+                &[replica::conversation_member(
+                    &self.conversation_id,
+                    user_id,
+                    Some(at),
+                )],
+            )?;
+        }
+        Ok(added)
+    }
+
+    /// Removes a member; false when not one.
+    pub fn remove_member(&self, user_id: &str) -> worker::Result<bool> {
+        let c = self.sql.exec(
+            "DELETE FROM members WHERE user_id = ?",
+            Some(vec![s(user_id)]),
+        )?;
+        let removed = c.rows_written() > 0;
+        if removed {
+            outbox::enqueue(
+                &self.sql,
+                &[replica::conversation_member(
+                    &self.conversation_id,
+                    user_id,
+                    None,
+                )],
+            )?;
+        }
+        Ok(removed)
+    }
+
+    pub fn grace(&self) -> Vec<GraceRow> {
+        self.rows(
+            "SELECT user_id, user_name, username, deadline FROM grace ORDER BY deadline",
+            vec![],
+        )
+    }
+
+    pub fn in_grace(&self, user_id: &str) -> bool {
+        self.grace().iter().any(|g| g.user_id == user_id)
+    }
+
+    pub fn start_grace(
+        &self,
+        user_id: &str,
+        user_name: &str,
+        username: &str,
+        deadline: i64,
+    ) -> worker::Result<()> {
+        self.sql.exec(
+            "INSERT OR REPLACE INTO grace (user_id, user_name, username, deadline) VALUES (?, ?, ?, ?)",
+            Some(vec![s(user_id), s(user_name), s(username), deadline.into()]),
+        )?;
+        Ok(())
+    }
+
+    pub fn end_grace(&self, user_id: &str) -> worker::Result<()> {
+        self.sql.exec(
+            "DELETE FROM grace WHERE user_id = ?",
+            Some(vec![s(user_id)]),
+        )?;
+        Ok(())
+    }
+}
+
+impl RoomStore for SqliteRoom {
+    fn last_seq(&self) -> u64 {
+        let rows: Vec<Seq> = self.rows("SELECT max(seq) AS seq FROM events", vec![]);
+        rows.first().and_then(|r| r.seq).unwrap_or(0) as u64
+    }
+
+    fn message(&self, id: &str) -> Option<StoredMessage> {
+        let rows: Vec<MsgRow> = self.rows(
+            "SELECT id, seq, sender_id, deleted FROM messages WHERE id = ?",
+            vec![s(id)],
+        );
+        rows.into_iter().next().map(|r| StoredMessage {
+            id: r.id,
+            seq: r.seq as u64,
+            sender_id: r.sender_id,
+            deleted: r.deleted != 0,
+        })
+    }
+
+    fn by_client_msg_id(&self, sender_id: &str, client_msg_id: &str) -> Option<StoredMessage> {
+        let rows: Vec<MsgRow> = self.rows(
+            "SELECT id, seq, sender_id, deleted FROM messages WHERE sender_id = ? AND client_msg_id = ?",
+            vec![s(sender_id), s(client_msg_id)],
+        );
+        rows.into_iter().next().map(|r| StoredMessage {
+            id: r.id,
+            seq: r.seq as u64,
+            sender_id: r.sender_id,
+            deleted: r.deleted != 0,
+        })
+    }
+
+    fn has_receipt(&self, message_id: &str, user_id: &str) -> bool {
+        !self
+            .rows::<UserRow>(
+                "SELECT user_id FROM receipts WHERE message_id = ? AND user_id = ?",
+                vec![s(message_id), s(user_id)],
+            )
+            .is_empty()
+    }
+
+    fn has_reaction(&self, message_id: &str, user_id: &str, emoji: &str) -> bool {
+        !self
+            .rows::<UserRow>(
+                "SELECT user_id FROM reactions WHERE message_id = ? AND user_id = ? AND emoji = ?",
+                vec![s(message_id), s(user_id), s(emoji)],
+            )
+            .is_empty()
+    }
+
+    fn commit(&mut self, seq: u64, frame: &str, change: &Change) -> Result<(), StoreError> {
+        self.apply(seq, frame, change).map_err(|e| {
+            worker::console_error!("room commit failed: {e}");
+            StoreError
+        })
+    }
+
+    fn events_after(&self, since: u64, limit: u64) -> Vec<String> {
+        let rows: Vec<Frame> = self.rows(
+            "SELECT frame FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            vec![(since as i64).into(), (limit as i64).into()],
+        );
+        rows.into_iter().map(|f| f.frame).collect()
+    }
+}

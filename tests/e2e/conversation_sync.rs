@@ -1,0 +1,471 @@
+//! Conversation cases about time and failure: resume exactness, presence with tabs and the
+//! grace window, limits, the history API, hibernation and a D1 outage.
+
+use std::thread::sleep;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::common::{api_key, token, trial, unique, with_token, Server, TestResult, Ws};
+use crate::conversation::{auth, join, room_with, say, send, users2};
+use libtest_mimic::Trial;
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        trial("resume::since_replays_exactly", resume_exact),
+        trial("resume::resume_frame_and_resync", resume_frame_and_resync),
+        trial("presence::two_tabs_one_user", presence_two_tabs),
+        trial(
+            "presence::quick_reconnect_is_silent",
+            presence_quick_reconnect,
+        ),
+        trial("limits::oversize_frame_closes_1009", oversize_1009),
+        trial("limits::flood_rate_limited_then_1008", flood_1008),
+        trial("limits::content_too_long", content_too_long),
+        trial("api::post_message_and_idempotency_key", api_post_message),
+        trial("api::history_pages_from_d1", history_pages),
+        trial(
+            "api::deleted_content_gone_from_history",
+            deleted_gone_from_history,
+        ),
+        trial("api::presence_endpoint", presence_endpoint),
+        trial("durability::survives_hibernation", survives_hibernation),
+        trial("durability::d1_outage_loses_nothing", d1_outage),
+    ]
+}
+
+fn resume_exact(s: &Server) -> TestResult {
+    let (a, b) = users2();
+    let room = room_with(s, &[&a, &b]);
+    let (mut wa, _) = join(s, &room, &a)?;
+    let mid = say(&mut wa, "before")?["message_id"].clone();
+    wa.recv_type("chat_message")?;
+    // Live frames as a connected client received them, byte for byte.
+    send(
+        &mut wa,
+        json!({"type": "chat_message", "content": "missed 1"}),
+    )?;
+    send(
+        &mut wa,
+        json!({"type": "message_reaction", "message_id": mid, "emoji": "🔥"}),
+    )?;
+    send(
+        &mut wa,
+        json!({"type": "message_edit", "message_id": mid, "content": "edited"}),
+    )?;
+    let mut live = Vec::new();
+    while live.len() < 3 {
+        let text = wa.recv_text()?;
+        if !text.contains(r#""type":"ack""#) {
+            live.push(text);
+        }
+    }
+    let mut wb = Ws::connect(&s.ws_url(&with_token(
+        &format!("/ws/chat/{room}/?since=1"),
+        &token(&b),
+    )))?;
+    wb.recv_type("connection.established")?;
+    let replay: Vec<String> = (0..3).map(|_| wb.recv_text()).collect::<Result<_, _>>()?;
+    assert_eq!(replay, live, "replay equals what live clients received");
+    assert_eq!(
+        wb.recv_type("resumed")?,
+        json!({"type": "resumed", "since": 1, "last_seq": 4})
+    );
+    say(&mut wa, "live again")?;
+    let next = wb.recv_until("chat_message")?;
+    assert_eq!(
+        next["seq"], 5,
+        "live continues with no gap and no duplicate"
+    );
+    Ok(())
+}
+
+fn resume_frame_and_resync(s: &Server) -> TestResult {
+    let a = unique("ann");
+    let room = room_with(s, &[&a]);
+    let (mut wa, _) = join(s, &room, &a)?;
+    say(&mut wa, "one")?;
+    say(&mut wa, "two")?;
+    send(&mut wa, json!({"type": "resume", "since": 1}))?;
+    let replayed = wa.recv_until("chat_message")?;
+    // The first chat_message after the acks may be the live copy of "two"; skip to resumed.
+    let resumed = wa.recv_until("resumed")?;
+    assert!(replayed["seq"].as_u64() <= Some(2));
+    assert_eq!(resumed["last_seq"], 2);
+    send(&mut wa, json!({"type": "resume", "since": 99}))?;
+    assert_eq!(
+        wa.recv_until("resync_required")?,
+        json!({"type": "resync_required", "last_seq": 2})
+    );
+    let mut ws = Ws::connect(&s.ws_url(&with_token(
+        &format!("/ws/chat/{room}/?since=50"),
+        &token(&a),
+    )))?;
+    ws.recv_type("connection.established")?;
+    assert_eq!(ws.recv()?["type"], "resync_required");
+    Ok(())
+}
+
+fn presence_two_tabs(s: &Server) -> TestResult {
+    let (a, b) = users2();
+    let room = room_with(s, &[&a, &b]);
+    let (mut wb, _) = join(s, &room, &b)?;
+    let (tab1, _) = join(s, &room, &a)?;
+    let (tab2, hello) = join(s, &room, &a)?;
+    let me = hello["presence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["user_id"] == a.as_str())
+        .cloned();
+    assert_eq!(me.map(|p| p["devices"].clone()), Some(json!(2)), "{hello}");
+    let online = wb.recv_type("user_status")?;
+    assert_eq!(
+        (
+            online["user_id"].as_str(),
+            online["status"].as_str(),
+            online["online_status"].as_bool()
+        ),
+        (Some(a.as_str()), Some("online"), Some(true))
+    );
+    assert!(online["username"].is_string());
+    tab1.close();
+    // Still online with one tab: b's next frame is this message, not an offline.
+    let mut tab2 = tab2;
+    say(&mut tab2, "one tab left")?;
+    assert_eq!(wb.recv()?["type"], "chat_message");
+    tab2.close();
+    let offline = wb.recv_until("user_status")?;
+    assert_eq!(
+        (offline["user_id"].as_str(), offline["status"].as_str()),
+        (Some(a.as_str()), Some("offline"))
+    );
+    Ok(())
+}
+
+fn presence_quick_reconnect(s: &Server) -> TestResult {
+    let (a, b) = users2();
+    let room = room_with(s, &[&a, &b]);
+    let (mut wb, _) = join(s, &room, &b)?;
+    let (tab, _) = join(s, &room, &a)?;
+    assert_eq!(wb.recv_type("user_status")?["status"], "online");
+    tab.close();
+    let (mut back, _) = join(s, &room, &a)?;
+    // Past the grace window (3 s): had the reconnect not counted, b would see "offline".
+    sleep(Duration::from_millis(4_500));
+    say(&mut back, "still here")?;
+    let next = wb.recv()?;
+    assert_eq!(
+        next["type"], "chat_message",
+        "no user_status in between: {next}"
+    );
+    Ok(())
+}
+
+fn oversize_1009(s: &Server) -> TestResult {
+    let a = unique("ann");
+    let room = room_with(s, &[&a]);
+    let (mut wa, _) = join(s, &room, &a)?;
+    let big = format!(
+        r#"{{"type":"chat_message","content":"{}"}}"#,
+        "x".repeat(70_000)
+    );
+    wa.send_text(&big)?;
+    wa.expect_close(1009)?;
+    Ok(())
+}
+
+fn flood_1008(s: &Server) -> TestResult {
+    let a = unique("ann");
+    let room = room_with(s, &[&a]);
+    let (mut wa, _) = join(s, &room, &a)?;
+    for i in 0..80 {
+        // Pings with a timestamp count against the rate (the bare ping is the runtime's).
+        if wa
+            .send_json(&json!({"type": "ping", "timestamp": i}))
+            .is_err()
+        {
+            break;
+        }
+    }
+    let limited = wa.recv_until("error")?;
+    assert_eq!(limited["code"], "rate_limited");
+    wa.expect_close(1008)?;
+    Ok(())
+}
+
+fn content_too_long(s: &Server) -> TestResult {
+    let a = unique("ann");
+    let room = room_with(s, &[&a]);
+    let (mut wa, _) = join(s, &room, &a)?;
+    send(
+        &mut wa,
+        json!({"type": "chat_message", "content": "x".repeat(4_001), "request_id": "big"}),
+    )?;
+    let e = wa.recv_type("error")?;
+    assert_eq!(
+        (e["code"].as_str(), e["request_id"].as_str()),
+        (Some("invalid_request"), Some("big"))
+    );
+    send(&mut wa, json!({"type": "chat_message"}))?;
+    assert_eq!(
+        wa.recv_type("error")?["code"],
+        "invalid_request",
+        "missing content"
+    );
+    Ok(())
+}
+
+fn post(s: &Server, room: &str, body: &Value, key: Option<&str>) -> (u16, Value) {
+    let auth = auth();
+    let mut headers = vec![
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    if let Some(k) = key {
+        headers.push(("Idempotency-Key", k));
+    }
+    s.request(
+        "POST",
+        &format!("/api/conversations/{room}/messages"),
+        &headers,
+        Some(&body.to_string()),
+    )
+}
+
+fn api_post_message(s: &Server) -> TestResult {
+    let (a, b) = users2();
+    let room = room_with(s, &[&a, &b]);
+    let (mut wb, _) = join(s, &room, &b)?;
+    let body = json!({"sender": {"id": a, "name": "Ann"}, "content": "from the backend"});
+    let (status, first) = post(s, &room, &body, Some("idem-1"));
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["message"]["content"], "from the backend");
+    assert_eq!(first["message"]["sender"]["name"], "Ann");
+    let (status, again) = post(s, &room, &body, Some("idem-1"));
+    assert_eq!(
+        (status, &again),
+        (201, &first),
+        "the same key returns the first response"
+    );
+    let (status, clash) = post(
+        s,
+        &room,
+        &json!({"sender": {"id": a}, "content": "other"}),
+        Some("idem-1"),
+    );
+    assert_eq!(
+        (status, clash["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
+    let live = wb.recv_until("chat_message")?;
+    assert_eq!(live["message"]["id"], first["message"]["id"]);
+    let (_, second) = post(
+        s,
+        &room,
+        &json!({"sender": {"id": a}, "content": "second"}),
+        None,
+    );
+    assert_eq!(
+        wb.recv_type("chat_message")?["message"]["id"],
+        second["message"]["id"],
+        "one broadcast per key"
+    );
+    let (status, e) = post(
+        s,
+        &room,
+        &json!({"sender": {"id": unique("eve")}, "content": "x"}),
+        None,
+    );
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    let (status, _) = post(s, &room, &json!({"content": "no sender"}), None);
+    assert_eq!(status, 422);
+    let (status, _) = s.request(
+        "POST",
+        &format!("/api/conversations/{room}/messages"),
+        &[("Authorization", &auth()), ("Content-Type", "text/plain")],
+        Some("hi"),
+    );
+    assert_eq!(status, 415);
+    Ok(())
+}
+
+/// Polls the history API until `ready` holds (D1 is copied asynchronously by the outbox).
+fn history_until(
+    s: &Server,
+    path: &str,
+    bearer: &str,
+    ready: impl Fn(&Value) -> bool,
+) -> Result<Value, String> {
+    for _ in 0..120 {
+        let (status, body) = s.get(path, Some(bearer));
+        if status == 200 && ready(&body) {
+            return Ok(body);
+        }
+        sleep(Duration::from_millis(250));
+    }
+    Err(format!("history never became ready: {path}"))
+}
+
+fn contents(page: &Value) -> Vec<String> {
+    page["messages"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .map(|x| x["content"].as_str().unwrap_or("<null>").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn history_pages(s: &Server) -> TestResult {
+    let (a, eve) = users2();
+    let room = room_with(s, &[&a]);
+    for i in 1..=5 {
+        post(
+            s,
+            &room,
+            &json!({"sender": {"id": a}, "content": format!("m{i}")}),
+            None,
+        );
+    }
+    let base = format!("/api/conversations/{room}/messages");
+    let all = history_until(s, &base, &api_key(), |b| {
+        b["messages"].as_array().is_some_and(|m| m.len() == 5)
+    })?;
+    assert_eq!(contents(&all), ["m1", "m2", "m3", "m4", "m5"]);
+    assert_eq!(
+        (all["last_seq"].as_u64(), all["has_more"].as_bool()),
+        (Some(5), Some(false))
+    );
+    let (_, newest) = s.get(&format!("{base}?limit=2"), Some(&token(&a)));
+    assert_eq!(
+        (contents(&newest), newest["has_more"].as_bool()),
+        (vec!["m4".to_string(), "m5".into()], Some(true))
+    );
+    let (_, older) = s.get(&format!("{base}?limit=2&before_seq=4"), Some(&api_key()));
+    assert_eq!(contents(&older), ["m2", "m3"]);
+    let (_, after) = s.get(&format!("{base}?limit=2&after_seq=1"), Some(&api_key()));
+    assert_eq!(contents(&after), ["m2", "m3"]);
+    let (status, _) = s.get(&base, Some(&token(&eve)));
+    assert_eq!(status, 403, "a non-member's JWT");
+    let (status, _) = s.get(&format!("{base}?limit=500"), Some(&api_key()));
+    assert_eq!(status, 400);
+    Ok(())
+}
+
+fn deleted_gone_from_history(s: &Server) -> TestResult {
+    let a = unique("ann");
+    let room = room_with(s, &[&a]);
+    let (mut wa, _) = join(s, &room, &a)?;
+    let mid = say(&mut wa, "top secret")?["message_id"].clone();
+    send(
+        &mut wa,
+        json!({"type": "message_delete", "message_id": mid}),
+    )?;
+    wa.recv_until("message_delete")?;
+    let path = format!("/api/conversations/{room}/messages");
+    let page = history_until(s, &path, &api_key(), |b| {
+        b["messages"][0]["is_deleted"] == true
+    })?;
+    assert_eq!(page["messages"][0]["content"], Value::Null);
+    assert!(!page.to_string().contains("top secret"));
+    let mut again = Ws::connect(&s.ws_url(&with_token(
+        &format!("/ws/chat/{room}/?since=0"),
+        &token(&a),
+    )))?;
+    again.recv_type("connection.established")?;
+    let replayed = again.recv_type("chat_message")?;
+    assert_eq!(
+        (
+            replayed["message"]["content"].clone(),
+            replayed["message"]["is_deleted"].clone()
+        ),
+        (Value::Null, json!(true))
+    );
+    Ok(())
+}
+
+fn presence_endpoint(s: &Server) -> TestResult {
+    let (a, b) = users2();
+    let room = room_with(s, &[&a, &b]);
+    let (_w1, _) = join(s, &room, &a)?;
+    let (_w2, _) = join(s, &room, &a)?;
+    let (status, body) = s.get(
+        &format!("/api/conversations/{room}/presence"),
+        Some(&api_key()),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["users"],
+        json!([{"user_id": a, "user_name": a, "devices": 2}])
+    );
+    Ok(())
+}
+
+fn survives_hibernation(s: &Server) -> TestResult {
+    let (a, b) = users2();
+    let room = room_with(s, &[&a, &b]);
+    let (mut wa, _) = join(s, &room, &a)?;
+    let (mut wb, _) = join(s, &room, &b)?;
+    wa.recv_until("user_status")?;
+    say(&mut wa, "before sleep")?;
+    wb.recv_until("chat_message")?;
+    // Idle long enough for local workerd to hibernate the room (about 10 s).
+    sleep(Duration::from_secs(15));
+    let (_, body) = s.get(
+        &format!("/api/conversations/{room}/presence"),
+        Some(&api_key()),
+    );
+    assert_eq!(
+        body["users"].as_array().map(Vec::len),
+        Some(2),
+        "presence after hibernation: {body}"
+    );
+    let ack = say(&mut wa, "after sleep")?;
+    assert_eq!(ack["seq"], 2, "seq continues");
+    let m = wb.recv_until("chat_message")?;
+    assert_eq!(
+        m["message"]["sender"]["id"],
+        a.as_str(),
+        "identity kept in the attachment"
+    );
+    send(&mut wa, json!({"type": "ping", "timestamp": 7}))?;
+    assert_eq!(
+        wa.recv_until("pong")?["timestamp"],
+        7,
+        "rate state intact: not limited"
+    );
+    Ok(())
+}
+
+fn d1_outage(s: &Server) -> TestResult {
+    let a = unique("ann");
+    let room = room_with(s, &[&a]);
+    let (mut wa, _) = join(s, &room, &a)?;
+    say(&mut wa, "d1 up")?;
+    let path = format!("/api/conversations/{room}/messages");
+    history_until(s, &path, &api_key(), |b| contents(b) == ["d1 up"])?;
+    s.d1_execute("ALTER TABLE messages RENAME TO messages_down")?;
+    let acks: Vec<Value> = (1..=3)
+        .map(|i| say(&mut wa, &format!("during {i}")))
+        .collect::<Result<_, _>>()?;
+    assert_eq!(
+        acks.iter()
+            .map(|a| a["seq"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![2, 3, 4],
+        "acks keep coming"
+    );
+    s.d1_execute("ALTER TABLE messages_down RENAME TO messages")?;
+    let page = history_until(s, &path, &api_key(), |b| contents(b).len() == 4)?;
+    assert_eq!(
+        contents(&page),
+        ["d1 up", "during 1", "during 2", "during 3"],
+        "every row once, in order"
+    );
+    Ok(())
+}
