@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::protocol::{MessageView, ReactionAction};
+use super::protocol::{MessageView, NotificationView, ReactionAction};
 use super::room::Change;
 
 /// One parameterized D1 statement, as queued in an outbox row.
@@ -85,6 +85,64 @@ pub fn conversation_member(
             vec![json!(conversation_id), json!(user_id)],
         ),
     }
+}
+
+/// A stored notification.
+pub fn notification(user_id: &str, seq: u64, n: &NotificationView) -> Statement {
+    stmt(
+        "INSERT INTO notifications (user_id, seq, id, notification_type, title, body, message, actor, data, is_read, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
+        vec![
+            json!(user_id),
+            json!(seq),
+            json!(n.id),
+            json!(n.notification_type),
+            json!(n.title),
+            json!(n.body),
+            json!(n.message),
+            json!(n.actor.to_string()),
+            json!(n.data.to_string()),
+            json!(n.created_at),
+        ],
+    )
+}
+
+/// Notifications marked read.
+pub fn notifications_read(user_id: &str, ids: &[String]) -> Vec<Statement> {
+    ids.iter()
+        .map(|id| {
+            stmt(
+                "UPDATE notifications SET is_read = 1 WHERE user_id = ? AND id = ?",
+                vec![json!(user_id), json!(id)],
+            )
+        })
+        .collect()
+}
+
+/// Membership changes of an organization.
+pub fn org_member(org_id: &str, user_id: &str, added_at: Option<&str>) -> Statement {
+    match added_at {
+        Some(at) => stmt(
+            "INSERT INTO org_members (org_id, user_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            vec![json!(org_id), json!(user_id), json!(at)],
+        ),
+        None => stmt("DELETE FROM org_members WHERE org_id = ? AND user_id = ?", vec![json!(org_id), json!(user_id)]),
+    }
+}
+
+/// An org event (D1 keeps every event; the hub keeps only the retention window).
+pub fn org_event(
+    org_id: &str,
+    seq: u64,
+    id: &str,
+    event_type: &str,
+    data: &Value,
+    at: &str,
+) -> Statement {
+    stmt(
+        "INSERT INTO org_events (org_id, seq, id, event_type, data, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        vec![json!(org_id), json!(seq), json!(id), json!(event_type), json!(data.to_string()), json!(at)],
+    )
 }
 
 /// Backoff before retrying a failed outbox batch: doubling from 500 ms, at most `max_ms`.

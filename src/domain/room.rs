@@ -14,6 +14,7 @@ use super::identity::Identity;
 use super::protocol::{
     ChatMessageIn, ClientFrame, MessageView, ReactionAction, Sender, ServerFrame,
 };
+use super::stream::EventLog;
 use super::time::iso;
 
 /// Longest emoji string accepted in a reaction.
@@ -57,16 +58,13 @@ pub enum Change {
 }
 
 /// The room's storage, as the state machine needs it.
-pub trait RoomStore {
-    fn last_seq(&self) -> u64;
+pub trait RoomStore: EventLog {
     fn message(&self, id: &str) -> Option<StoredMessage>;
     fn by_client_msg_id(&self, sender_id: &str, client_msg_id: &str) -> Option<StoredMessage>;
     fn has_receipt(&self, message_id: &str, user_id: &str) -> bool;
     fn has_reaction(&self, message_id: &str, user_id: &str, emoji: &str) -> bool;
     /// Stores the event frame under `seq` and applies `change`, atomically.
     fn commit(&mut self, seq: u64, frame: &str, change: &Change) -> Result<(), StoreError>;
-    /// Stored frames with seq > `since`, in order, at most `limit`.
-    fn events_after(&self, since: u64, limit: u64) -> Vec<String>;
 }
 
 /// Storage failed; nothing was committed.
@@ -445,17 +443,6 @@ pub fn sender_of(who: &Identity) -> Sender {
         last_name: p.last_name.clone(),
         avatar: p.avatar.clone(),
     }
-}
-
-/// What a resuming client gets after `connection.established`.
-pub fn resume(store: &impl RoomStore, since: u64, limit: u64) -> Vec<String> {
-    let last_seq = store.last_seq();
-    if since > last_seq || last_seq - since > limit {
-        return vec![ServerFrame::ResyncRequired { last_seq }.to_text()];
-    }
-    let mut frames = store.events_after(since, limit);
-    frames.push(ServerFrame::Resumed { since, last_seq }.to_text());
-    frames
 }
 
 /// The stored frame of a chat message after its deletion: content gone, marked deleted.

@@ -3,6 +3,7 @@
 use super::*;
 use crate::domain::identity::Profile;
 use crate::domain::protocol::decode;
+use crate::domain::stream::{resume, EventLog};
 use std::collections::{BTreeMap, HashSet};
 
 #[derive(Default)]
@@ -15,10 +16,20 @@ struct Memory {
     fail: bool,
 }
 
-impl RoomStore for Memory {
+impl EventLog for Memory {
     fn last_seq(&self) -> u64 {
         self.events.keys().next_back().copied().unwrap_or(0)
     }
+    fn events_after(&self, since: u64, limit: u64) -> Vec<String> {
+        self.events
+            .range(since + 1..)
+            .take(limit as usize)
+            .map(|(_, f)| f.clone())
+            .collect()
+    }
+}
+
+impl RoomStore for Memory {
     fn message(&self, id: &str) -> Option<StoredMessage> {
         self.messages.iter().find(|m| m.id == id).cloned()
     }
@@ -83,13 +94,6 @@ impl RoomStore for Memory {
             }
         }
         Ok(())
-    }
-    fn events_after(&self, since: u64, limit: u64) -> Vec<String> {
-        self.events
-            .range(since + 1..)
-            .take(limit as usize)
-            .map(|(_, f)| f.clone())
-            .collect()
     }
 }
 

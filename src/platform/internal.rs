@@ -14,6 +14,8 @@ pub const PROTOCOL: &str = "x-rt-protocol";
 pub const USER: &str = "x-rt-user";
 /// The client's `Idempotency-Key`, passed on to the object that does the work.
 pub const IDEMPOTENCY: &str = "x-rt-idempotency-key";
+/// Fingerprint of the whole client request when the forwarded body is only part of it.
+pub const FINGERPRINT: &str = "x-rt-request-fingerprint";
 
 /// Internal paths understood by every object.
 pub const SOCKET_PATH: &str = "/socket";
@@ -59,6 +61,7 @@ pub struct Command<'a> {
     pub body: Option<String>,
     pub user: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
+    pub fingerprint: Option<&'a str>,
 }
 
 /// Sends a JSON command (server API) to the stream's object.
@@ -69,6 +72,7 @@ pub async fn command(env: &Env, stream: &StreamKey, cmd: Command<'_>) -> Result<
         body,
         user,
         idempotency_key,
+        fingerprint,
     } = cmd;
     let headers = Headers::new();
     headers.set(STREAM, stream.id().as_str())?;
@@ -78,6 +82,9 @@ pub async fn command(env: &Env, stream: &StreamKey, cmd: Command<'_>) -> Result<
     }
     if let Some(k) = idempotency_key {
         headers.set(IDEMPOTENCY, k)?;
+    }
+    if let Some(f) = fingerprint {
+        headers.set(FINGERPRINT, f)?;
     }
     let mut init = RequestInit::new();
     init.with_method(method).with_headers(headers);

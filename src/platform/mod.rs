@@ -4,11 +4,13 @@
 pub mod api;
 pub mod config;
 pub mod entry;
+pub mod event_log;
 pub mod http;
 pub mod idempotency;
 pub mod internal;
 pub mod objects;
 pub mod outbox;
+pub mod presence;
 pub mod room_store;
 pub mod socket;
 

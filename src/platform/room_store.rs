@@ -9,8 +9,9 @@ use crate::domain::replica;
 use crate::domain::room::{
     erase_edit_frame, erase_message_frame, Change, RoomStore, StoreError, StoredMessage,
 };
+use crate::domain::stream::EventLog;
 
-use super::{idempotency, outbox};
+use super::{idempotency, outbox, presence};
 
 /// Version 1 of the room schema. Changes append statements; existing ones never change.
 const SCHEMA: &str = "
@@ -23,7 +24,6 @@ CREATE TABLE IF NOT EXISTS receipts (message_id TEXT NOT NULL, user_id TEXT NOT 
 CREATE TABLE IF NOT EXISTS reactions (message_id TEXT NOT NULL, user_id TEXT NOT NULL, emoji TEXT NOT NULL,
   PRIMARY KEY (message_id, user_id, emoji));
 CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY, added_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS grace (user_id TEXT PRIMARY KEY, user_name TEXT NOT NULL, username TEXT NOT NULL, deadline INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 ";
 
@@ -48,13 +48,6 @@ struct Frame {
     frame: String,
 }
 #[derive(Deserialize)]
-pub struct GraceRow {
-    pub user_id: String,
-    pub user_name: String,
-    pub username: String,
-    pub deadline: i64,
-}
-#[derive(Deserialize)]
 struct UserRow {
     user_id: String,
 }
@@ -64,6 +57,7 @@ pub fn create_schema(sql: &SqlStorage) -> worker::Result<()> {
         .split(';')
         .chain(outbox::SCHEMA.split(';'))
         .chain(idempotency::SCHEMA.split(';'))
+        .chain(presence::SCHEMA.split(';'))
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
@@ -247,47 +241,24 @@ impl SqliteRoom {
         }
         Ok(removed)
     }
-
-    pub fn grace(&self) -> Vec<GraceRow> {
-        self.rows(
-            "SELECT user_id, user_name, username, deadline FROM grace ORDER BY deadline",
-            vec![],
-        )
-    }
-
-    pub fn in_grace(&self, user_id: &str) -> bool {
-        self.grace().iter().any(|g| g.user_id == user_id)
-    }
-
-    pub fn start_grace(
-        &self,
-        user_id: &str,
-        user_name: &str,
-        username: &str,
-        deadline: i64,
-    ) -> worker::Result<()> {
-        self.sql.exec(
-            "INSERT OR REPLACE INTO grace (user_id, user_name, username, deadline) VALUES (?, ?, ?, ?)",
-            Some(vec![s(user_id), s(user_name), s(username), deadline.into()]),
-        )?;
-        Ok(())
-    }
-
-    pub fn end_grace(&self, user_id: &str) -> worker::Result<()> {
-        self.sql.exec(
-            "DELETE FROM grace WHERE user_id = ?",
-            Some(vec![s(user_id)]),
-        )?;
-        Ok(())
-    }
 }
 
-impl RoomStore for SqliteRoom {
+impl EventLog for SqliteRoom {
     fn last_seq(&self) -> u64 {
         let rows: Vec<Seq> = self.rows("SELECT max(seq) AS seq FROM events", vec![]);
         rows.first().and_then(|r| r.seq).unwrap_or(0) as u64
     }
 
+    fn events_after(&self, since: u64, limit: u64) -> Vec<String> {
+        let rows: Vec<Frame> = self.rows(
+            "SELECT frame FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            vec![(since as i64).into(), (limit as i64).into()],
+        );
+        rows.into_iter().map(|f| f.frame).collect()
+    }
+}
+
+impl RoomStore for SqliteRoom {
     fn message(&self, id: &str) -> Option<StoredMessage> {
         let rows: Vec<MsgRow> = self.rows(
             "SELECT id, seq, sender_id, deleted FROM messages WHERE id = ?",
@@ -337,13 +308,5 @@ impl RoomStore for SqliteRoom {
             worker::console_error!("room commit failed: {e}");
             StoreError
         })
-    }
-
-    fn events_after(&self, since: u64, limit: u64) -> Vec<String> {
-        let rows: Vec<Frame> = self.rows(
-            "SELECT frame FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-            vec![(since as i64).into(), (limit as i64).into()],
-        );
-        rows.into_iter().map(|f| f.frame).collect()
     }
 }

@@ -22,6 +22,9 @@ pub struct Attachment {
     pub bucket: Bucket,
     /// Unique per socket within the object, to tell sockets of one user apart.
     pub sid: u64,
+    /// The token's `orgs` claim names this stream (org hubs: survives API removal).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub claim: bool,
 }
 
 /// A socket upgrade as the Worker forwarded it.
@@ -79,12 +82,14 @@ pub fn accept(
     let pair = WebSocketPair::new()?;
     state.accept_websocket_with_tags(&pair.server, &[conn.who.user_id.as_str()]);
     let mut who = conn.who.clone();
+    let claim = who.orgs.contains(&conn.stream_id);
     who.orgs.clear(); // checked at connect; kept out to keep the attachment small
     let sid = (now_ms as u64).wrapping_mul(1000) + (super::random_u64() % 1000);
     let attachment = Attachment {
         who,
         bucket: Bucket::full(settings.rate_burst, now_ms),
         sid,
+        claim,
     };
     pair.server.serialize_attachment(&attachment)?;
     let resp = with_protocol(

@@ -6,6 +6,7 @@ mod common;
 mod conversation;
 mod conversation_sync;
 mod foundation;
+mod inbox_org;
 
 use libtest_mimic::Arguments;
 
@@ -14,6 +15,7 @@ fn main() {
     let mut trials = foundation::trials();
     trials.extend(conversation::trials());
     trials.extend(conversation_sync::trials());
+    trials.extend(inbox_org::trials());
     if args.list {
         libtest_mimic::run(&args, trials).exit();
     }

@@ -8,11 +8,11 @@ use worker::*;
 use crate::domain::config::Settings;
 use crate::domain::errors::Close;
 use crate::domain::ids::{dm_members, Id};
-use crate::domain::presence::{self, OnOpen};
 use crate::domain::protocol::{ClientFrame, Established, Incoming, ServerFrame};
-use crate::domain::room::{self, Actor, Outcome, RoomStore};
-use crate::domain::time::iso;
+use crate::domain::room::{self, Actor, Outcome};
+use crate::domain::stream::{self, EventLog};
 use crate::platform::outbox::{self, Drained};
+use crate::platform::presence as live;
 use crate::platform::room_store::{create_schema, SqliteRoom};
 use crate::platform::socket::{self, now_ms, Attachment, Connect};
 use crate::platform::{config, internal, new_id};
@@ -62,7 +62,7 @@ impl DurableObject for ConversationRoom {
             return Ok(());
         };
         if let ClientFrame::Resume { since } = incoming.frame {
-            for frame in room::resume(&self.store(), since, self.settings.resume_limit) {
+            for frame in stream::resume(&self.store(), since, self.settings.resume_limit) {
                 let _ = ws.send_with_str(frame);
             }
             return Ok(());
@@ -88,13 +88,13 @@ impl DurableObject for ConversationRoom {
     async fn alarm(&self) -> Result<Response> {
         self.alarm_armed.set(false);
         let now = now_ms();
-        self.end_expired_grace(now);
         let sql = self.state.storage().sql();
+        let next_grace = live::expire(&self.state, &sql, now);
         if let Drained::Again(at) = outbox::drain(&sql, &self.env, now).await? {
             self.wake_by(at).await?;
         }
-        if let Some(next) = self.store().grace().first() {
-            self.wake_by(next.deadline).await?;
+        if let Some(deadline) = next_grace {
+            self.wake_by(deadline).await?;
         }
         Response::ok("")
     }
@@ -160,14 +160,7 @@ impl ConversationRoom {
         let now = now_ms();
         let store = self.store();
         let (ws, resp) = socket::accept(&self.state, &conn, &self.settings, now)?;
-        match presence::on_open(others, store.in_grace(&user)) {
-            OnOpen::AnnounceOnline => {
-                let frame = ServerFrame::user_status(&user, conn.who.username(), true, iso(now));
-                self.broadcast(&frame.to_text(), Some(&ws));
-            }
-            OnOpen::CancelGrace => store.end_grace(&user)?,
-            OnOpen::Nothing => {}
-        }
+        live::opened(&self.state, &store.sql, &conn.who, &ws, others, now)?;
         let established = Established {
             user_id: user,
             user_name: conn.who.display_name().to_string(),
@@ -178,7 +171,7 @@ impl ConversationRoom {
         };
         socket::send(&ws, &ServerFrame::ConnectionEstablished(established));
         if let Some(since) = conn.since {
-            for frame in room::resume(&store, since, self.settings.resume_limit) {
+            for frame in stream::resume(&store, since, self.settings.resume_limit) {
                 let _ = ws.send_with_str(frame);
             }
         }
@@ -186,19 +179,7 @@ impl ConversationRoom {
     }
 
     pub(super) fn presence(&self) -> Vec<crate::domain::protocol::PresenceEntry> {
-        let sockets = socket::sockets(&self.state);
-        let grace: Vec<(String, String)> = self
-            .store()
-            .grace()
-            .into_iter()
-            .map(|g| (g.user_id, g.user_name))
-            .collect();
-        presence::list(
-            sockets
-                .iter()
-                .map(|(_, a)| (a.who.user_id.as_str(), a.who.display_name())),
-            &grace,
-        )
+        live::list(&self.state, &self.state.storage().sql())
     }
 
     fn handle_frame(&self, att: &Attachment, incoming: Incoming, now: i64) -> Outcome {
@@ -234,12 +215,7 @@ impl ConversationRoom {
 
     /// One serialized frame to every socket (but `except`).
     pub(super) fn broadcast(&self, text: &str, except: Option<&WebSocket>) {
-        for ws in self.state.get_websockets() {
-            if except.is_some_and(|e| socket::same(e, &ws)) {
-                continue;
-            }
-            let _ = ws.send_with_str(text);
-        }
+        live::broadcast(&self.state, text, except);
     }
 
     pub(super) async fn wake_by(&self, at: i64) -> Result<()> {
@@ -252,33 +228,13 @@ impl ConversationRoom {
     }
 
     async fn socket_gone(&self, ws: &WebSocket) -> Result<()> {
-        let Some(att) = ws.deserialize_attachment::<Attachment>().ok().flatten() else {
-            return Ok(());
-        };
-        let user = &att.who.user_id;
-        let remaining = socket::sockets(&self.state)
-            .into_iter()
-            .filter(|(_, a)| &a.who.user_id == user && a.sid != att.sid)
-            .count();
-        if let Some(deadline) =
-            presence::on_close(remaining, now_ms(), self.settings.presence_grace_ms)
-        {
-            self.store()
-                .start_grace(user, att.who.display_name(), att.who.username(), deadline)?;
-            outbox::wake_by(&self.state, deadline).await?;
-        }
-        Ok(())
-    }
-
-    /// Users whose grace ran out with no socket back are announced offline.
-    fn end_expired_grace(&self, now: i64) {
-        let store = self.store();
-        for g in store.grace().into_iter().filter(|g| g.deadline <= now) {
-            let _ = store.end_grace(&g.user_id);
-            if self.state.get_websockets_with_tag(&g.user_id).is_empty() {
-                let frame = ServerFrame::user_status(&g.user_id, &g.username, false, iso(now));
-                self.broadcast(&frame.to_text(), None);
-            }
-        }
+        live::gone(
+            &self.state,
+            &self.state.storage().sql(),
+            ws,
+            &self.settings,
+            now_ms(),
+        )
+        .await
     }
 }

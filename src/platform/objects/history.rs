@@ -6,7 +6,7 @@ use worker::Env;
 
 use super::conversation_api::sender_from_json;
 use crate::domain::errors::ApiError;
-use crate::domain::protocol::MessageView;
+use crate::domain::protocol::{MessageView, NotificationView};
 
 #[derive(Deserialize)]
 struct Row {
@@ -82,4 +82,62 @@ fn view(r: Row, conversation_id: &str) -> MessageView {
         is_edited: r.edited_at.is_some(),
         is_deleted: r.is_deleted != 0.0,
     }
+}
+
+#[derive(Deserialize)]
+struct NotificationRow {
+    id: String,
+    notification_type: String,
+    title: Option<String>,
+    body: Option<String>,
+    message: Option<String>,
+    actor: Option<String>,
+    data: Option<String>,
+    is_read: f64,
+    created_at: String,
+}
+
+/// A user's notifications from D1, newest first (an inbox reads top down).
+pub async fn notifications(
+    env: &Env,
+    user_id: &str,
+    unread_only: bool,
+    limit: i64,
+) -> Result<Vec<NotificationView>, ApiError> {
+    let sql = format!(
+        "SELECT id, notification_type, title, body, message, actor, data, is_read, created_at FROM notifications \
+         WHERE user_id = ? {} ORDER BY seq DESC LIMIT ?",
+        if unread_only { "AND is_read = 0" } else { "" }
+    );
+    let args = [JsValue::from_str(user_id), JsValue::from_f64(limit as f64)];
+    let db = env.d1("DB").map_err(|_| ApiError::Unavailable)?;
+    let result = db
+        .prepare(sql)
+        .bind(&args)
+        .map_err(|_| ApiError::Internal)?
+        .all()
+        .await
+        .map_err(|e| {
+            worker::console_error!("notifications query failed: {e}");
+            ApiError::Unavailable
+        })?;
+    let rows: Vec<NotificationRow> = result.results().map_err(|_| ApiError::Internal)?;
+    let json = |s: Option<String>| {
+        s.and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or(serde_json::Value::Null)
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| NotificationView {
+            id: r.id,
+            notification_type: r.notification_type,
+            title: r.title,
+            body: r.body,
+            message: r.message,
+            actor: json(r.actor),
+            data: json(r.data),
+            read: r.is_read != 0.0,
+            created_at: r.created_at,
+        })
+        .collect())
 }

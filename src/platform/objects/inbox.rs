@@ -1,45 +1,202 @@
-//! `UserInbox`: one per user. Holds that user's notification sockets.
+//! `UserInbox`: one per user. Holds that user's notification sockets, the notification log
+//! and read state in SQLite, and answers "how many devices are live" at publish time.
 
+use std::cell::RefCell;
+
+use serde::Deserialize;
+use serde_json::json;
 use worker::*;
 
 use crate::domain::config::Settings;
-use crate::domain::protocol::{Established, ServerFrame};
-use crate::platform::config;
+use crate::domain::errors::{ApiError, Close};
+use crate::domain::inbox::{self, Fanout, InboxChange, InboxStore, NotificationIn};
+use crate::domain::protocol::{ClientFrame, Established, ServerFrame};
+use crate::domain::replica;
+use crate::domain::room::StoreError;
+use crate::domain::stream::{self, EventLog};
+use crate::platform::event_log::{self, SqlLog};
+use crate::platform::http::{error, json as reply};
+use crate::platform::idempotency::{self, Seen};
+use crate::platform::internal::{self, IDEMPOTENCY};
+use crate::platform::outbox::{self, Drained};
+use crate::platform::presence as live;
 use crate::platform::socket::{self, now_ms, Connect};
+use crate::platform::{config, new_id};
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS notifications (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, read INTEGER NOT NULL DEFAULT 0)";
 
 #[durable_object]
 pub struct UserInbox {
     state: State,
+    env: Env,
     settings: Settings,
+    user: RefCell<String>,
+}
+
+struct SqliteInbox<'a> {
+    sql: &'a SqlStorage,
+    user: &'a str,
+}
+
+#[derive(Deserialize)]
+struct IdRow {
+    id: String,
+}
+#[derive(Deserialize)]
+struct ReadRow {
+    read: i64,
+}
+
+impl EventLog for SqliteInbox<'_> {
+    fn last_seq(&self) -> u64 {
+        SqlLog(self.sql).last_seq()
+    }
+    fn events_after(&self, since: u64, limit: u64) -> Vec<String> {
+        SqlLog(self.sql).events_after(since, limit)
+    }
+}
+
+impl InboxStore for SqliteInbox<'_> {
+    fn unread_ids(&self) -> Vec<String> {
+        let c = self.sql.exec(
+            "SELECT id FROM notifications WHERE read = 0 ORDER BY seq",
+            None,
+        );
+        c.and_then(|c| c.to_array::<IdRow>())
+            .map(|r| r.into_iter().map(|r| r.id).collect())
+            .unwrap_or_default()
+    }
+    fn read_state(&self, id: &str) -> Option<bool> {
+        let c = self.sql.exec(
+            "SELECT read FROM notifications WHERE id = ?",
+            Some(vec![id.into()]),
+        );
+        c.and_then(|c| c.to_array::<ReadRow>())
+            .ok()?
+            .first()
+            .map(|r| r.read != 0)
+    }
+    fn commit(&mut self, seq: u64, frame: &str, change: &InboxChange) -> Result<(), StoreError> {
+        self.apply(seq, frame, change).map_err(|e| {
+            console_error!("inbox commit failed: {e}");
+            StoreError
+        })
+    }
+}
+
+impl SqliteInbox<'_> {
+    fn apply(&self, seq: u64, frame: &str, change: &InboxChange) -> Result<()> {
+        SqlLog(self.sql).append(seq, frame)?;
+        let rows = match change {
+            InboxChange::Notify(n) => {
+                let args = vec![n.id.as_str().into(), (seq as i64).into()];
+                self.sql.exec(
+                    "INSERT INTO notifications (id, seq) VALUES (?, ?)",
+                    Some(args),
+                )?;
+                vec![replica::notification(self.user, seq, n)]
+            }
+            InboxChange::Read(ids) => {
+                for id in ids {
+                    self.sql.exec(
+                        "UPDATE notifications SET read = 1 WHERE id = ?",
+                        Some(vec![id.as_str().into()]),
+                    )?;
+                }
+                replica::notifications_read(self.user, ids)
+            }
+        };
+        outbox::enqueue(self.sql, &rows)
+    }
 }
 
 impl DurableObject for UserInbox {
     fn new(state: State, env: Env) -> Self {
         socket::set_auto_pong(&state);
+        let sql = state.storage().sql();
+        if let Err(e) = event_log::create(
+            &sql,
+            &[
+                event_log::SCHEMA,
+                SCHEMA,
+                outbox::SCHEMA,
+                idempotency::SCHEMA,
+            ],
+        ) {
+            console_error!("inbox schema: {e}");
+        }
         UserInbox {
             settings: config::settings(&env),
             state,
+            env,
+            user: RefCell::new(String::new()),
         }
     }
 
-    async fn fetch(&self, req: Request) -> Result<Response> {
-        let Some(conn) = Connect::from_request(&req)? else {
-            return Response::error("not found", 404);
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let sql = self.state.storage().sql();
+        *self.user.borrow_mut() =
+            event_log::stream_id(&sql, req.headers().get(internal::STREAM)?.as_deref())?;
+        let result = match (req.method(), req.path().as_str()) {
+            (_, internal::SOCKET_PATH) => match Connect::from_request(&req)? {
+                Some(conn) => return self.open_socket(conn),
+                None => Err(ApiError::NotFound("no such endpoint".into())),
+            },
+            (Method::Post, "/notify") => {
+                let key = req.headers().get(IDEMPOTENCY)?;
+                let print = req.headers().get(internal::FINGERPRINT)?;
+                let body = req.text().await?;
+                let print = print.unwrap_or_else(|| idempotency::fingerprint(&body));
+                self.publish(&body, key.as_deref(), &print).await
+            }
+            (Method::Get, "/notifications") => self.list(&req).await,
+            _ => Err(ApiError::NotFound("no such endpoint".into())),
         };
-        let (ws, resp) = socket::accept(&self.state, &conn, &self.settings, now_ms())?;
-        let established = Established {
-            user_id: conn.who.user_id.clone(),
-            user_name: conn.who.display_name().to_string(),
-            unread_count: Some(0),
-            ..Default::default()
-        };
-        socket::send(&ws, &ServerFrame::ConnectionEstablished(established));
-        Ok(resp)
+        result.or_else(|e| error(&e))
     }
 
     async fn websocket_message(&self, ws: WebSocket, msg: WebSocketIncomingMessage) -> Result<()> {
-        if let Some((_att, incoming)) = socket::screen(&ws, msg, &self.settings, now_ms()) {
-            socket::not_here(&ws, incoming);
+        let Some((_att, incoming)) = socket::screen(&ws, msg, &self.settings, now_ms()) else {
+            return Ok(());
+        };
+        let sql = self.state.storage().sql();
+        let ids = match incoming.frame {
+            ClientFrame::Resume { since } => {
+                for frame in stream::resume(&SqlLog(&sql), since, self.settings.resume_limit) {
+                    let _ = ws.send_with_str(frame);
+                }
+                return Ok(());
+            }
+            ClientFrame::MarkRead { notification_id } => Some(vec![notification_id]),
+            ClientFrame::MarkAllRead {} => None,
+            _ => {
+                socket::not_here(&ws, incoming);
+                return Ok(());
+            }
+        };
+        let user = self.user.borrow().clone();
+        match inbox::mark_read(
+            &mut SqliteInbox {
+                sql: &sql,
+                user: &user,
+            },
+            ids,
+        ) {
+            Ok((seq, fanout)) => {
+                socket::send(
+                    &ws,
+                    &ServerFrame::Ack {
+                        request_id: incoming.request_id,
+                        message_id: None,
+                        seq,
+                    },
+                );
+                self.fan_out(&fanout);
+                if seq.is_some() {
+                    outbox::wake_by(&self.state, now_ms()).await?;
+                }
+            }
+            Err(e) => socket::send_error(&ws, e, incoming.request_id),
         }
         Ok(())
     }
@@ -56,5 +213,138 @@ impl DurableObject for UserInbox {
 
     async fn websocket_error(&self, _ws: WebSocket, _error: Error) -> Result<()> {
         Ok(())
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let now = now_ms();
+        if let Drained::Again(at) =
+            outbox::drain(&self.state.storage().sql(), &self.env, now).await?
+        {
+            outbox::wake_by(&self.state, at).await?;
+        }
+        Response::ok("")
+    }
+}
+
+impl UserInbox {
+    fn open_socket(&self, conn: Connect) -> Result<Response> {
+        if self.state.get_websockets_with_tag(&conn.who.user_id).len()
+            >= self.settings.max_sockets_per_user
+        {
+            return conn.refuse(Close::TooManySockets);
+        }
+        let sql = self.state.storage().sql();
+        let user = self.user.borrow().clone();
+        let store = SqliteInbox {
+            sql: &sql,
+            user: &user,
+        };
+        let (ws, resp) = socket::accept(&self.state, &conn, &self.settings, now_ms())?;
+        let established = Established {
+            user_id: conn.who.user_id.clone(),
+            user_name: conn.who.display_name().to_string(),
+            last_seq: store.last_seq(),
+            unread_count: Some(store.unread_ids().len() as u64),
+            ..Default::default()
+        };
+        socket::send(&ws, &ServerFrame::ConnectionEstablished(established));
+        if let Some(since) = conn.since {
+            for frame in stream::resume(&store, since, self.settings.resume_limit) {
+                let _ = ws.send_with_str(frame);
+            }
+        }
+        Ok(resp)
+    }
+
+    /// Sends each frame to every device of the user.
+    fn fan_out(&self, frames: &Fanout) {
+        for frame in frames {
+            live::broadcast(&self.state, frame, None);
+        }
+    }
+
+    async fn publish(
+        &self,
+        body: &str,
+        key: Option<&str>,
+        print: &str,
+    ) -> Result<Response, ApiError> {
+        let now = now_ms();
+        let sql = self.state.storage().sql();
+        if let Some(key) = key {
+            match idempotency::check(&sql, key, print, now).map_err(|_| ApiError::Unavailable)? {
+                Seen::New => {}
+                Seen::Replay { status, body } => {
+                    return reply(
+                        status,
+                        &serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default(),
+                    )
+                    .map_err(|_| ApiError::Internal)
+                }
+                Seen::Conflict => {
+                    return Err(ApiError::Conflict(
+                        "Idempotency-Key was used with another body".into(),
+                    ))
+                }
+            }
+        }
+        let n: NotificationIn = serde_json::from_str(body).map_err(|e| {
+            ApiError::Unprocessable(
+                e.to_string()
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+                    .into(),
+            )
+        })?;
+        let user = self.user.borrow().clone();
+        let (view, fanout) = inbox::publish(
+            &mut SqliteInbox {
+                sql: &sql,
+                user: &user,
+            },
+            n,
+            new_id(),
+            now,
+        )
+        .map_err(ApiError::from)?;
+        self.fan_out(&fanout);
+        let live_devices = self.state.get_websockets().len();
+        outbox::wake_by(&self.state, now)
+            .await
+            .map_err(|_| ApiError::Unavailable)?;
+        let seq = SqlLog(&sql).last_seq();
+        let out = json!({"id": view.id, "user_id": user, "seq": seq, "live_devices": live_devices});
+        if let Some(key) = key {
+            let _ = idempotency::remember(&sql, key, print, 201, &out.to_string(), now);
+        }
+        reply(201, &out).map_err(|_| ApiError::Internal)
+    }
+
+    async fn list(&self, req: &Request) -> Result<Response, ApiError> {
+        let url = req.url().map_err(|_| ApiError::Internal)?;
+        let q = |k: &str| {
+            url.query_pairs()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.into_owned())
+        };
+        let unread = q("unread").is_some_and(|v| v == "true" || v == "1");
+        let limit = match q("limit") {
+            None => 50,
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|l| (1..=200).contains(l))
+                .ok_or_else(|| ApiError::BadRequest("limit must be 1-200".into()))?,
+        };
+        let user = self.user.borrow().clone();
+        let notifications = super::history::notifications(&self.env, &user, unread, limit).await?;
+        let sql = self.state.storage().sql();
+        let store = SqliteInbox {
+            sql: &sql,
+            user: &user,
+        };
+        let body = json!({"notifications": notifications, "unread_count": store.unread_ids().len(), "last_seq": store.last_seq()});
+        reply(200, &body).map_err(|_| ApiError::Internal)
     }
 }

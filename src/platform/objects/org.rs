@@ -1,67 +1,296 @@
-//! `OrgHub`: one per organization, plus `_online` for app-wide presence.
+//! `OrgHub`: one per organization, plus `_online` for app-wide presence. Holds members'
+//! sockets, API membership, presence and a bounded event log.
 
+use serde::Deserialize;
+use serde_json::{json, Value};
 use worker::*;
 
 use crate::domain::config::Settings;
-use crate::domain::errors::Close;
-use crate::domain::ids::ONLINE_ORG;
-use crate::domain::protocol::{Established, ServerFrame};
-use crate::platform::config;
-use crate::platform::socket::{self, now_ms, Connect};
+use crate::domain::errors::{ApiError, Close};
+use crate::domain::org::{self, EventIn};
+use crate::domain::protocol::{ClientFrame, Established, ServerFrame};
+use crate::domain::replica;
+use crate::domain::stream::{self, EventLog};
+use crate::domain::time::iso;
+use crate::platform::event_log::{self, SqlLog};
+use crate::platform::http::{error, json as reply};
+use crate::platform::idempotency::{self, Seen};
+use crate::platform::internal::{self, IDEMPOTENCY};
+use crate::platform::outbox::{self, Drained};
+use crate::platform::presence as live;
+use crate::platform::socket::{self, now_ms, Attachment, Connect};
+use crate::platform::{config, new_id};
+
+const SCHEMA: &str =
+    "CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY, added_at TEXT NOT NULL)";
 
 #[durable_object]
 pub struct OrgHub {
     state: State,
+    env: Env,
     settings: Settings,
 }
 
 impl DurableObject for OrgHub {
     fn new(state: State, env: Env) -> Self {
         socket::set_auto_pong(&state);
+        let sql = state.storage().sql();
+        let schemas = [
+            event_log::SCHEMA,
+            SCHEMA,
+            outbox::SCHEMA,
+            idempotency::SCHEMA,
+            live::SCHEMA,
+        ];
+        if let Err(e) = event_log::create(&sql, &schemas) {
+            console_error!("org schema: {e}");
+        }
         OrgHub {
             settings: config::settings(&env),
             state,
+            env,
         }
     }
 
-    async fn fetch(&self, req: Request) -> Result<Response> {
-        let Some(conn) = Connect::from_request(&req)? else {
-            return Response::error("not found", 404);
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let sql = self.state.storage().sql();
+        let org = event_log::stream_id(&sql, req.headers().get(internal::STREAM)?.as_deref())?;
+        let path = req.path();
+        let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let result = match (req.method(), segs.as_slice()) {
+            (_, ["socket"]) => match Connect::from_request(&req)? {
+                Some(conn) => return self.open_socket(&org, conn),
+                None => Err(ApiError::NotFound("no such endpoint".into())),
+            },
+            (Method::Post, ["events"]) => {
+                let key = req.headers().get(IDEMPOTENCY)?;
+                let body = req.text().await?;
+                self.publish(&org, &body, key.as_deref()).await
+            }
+            (Method::Put, ["members", user]) => self.set_member(&org, user, true).await,
+            (Method::Delete, ["members", user]) => self.set_member(&org, user, false).await,
+            (Method::Get, ["presence"]) => {
+                reply(200, &json!({"users": live::list(&self.state, &sql)}))
+                    .map_err(|_| ApiError::Internal)
+            }
+            _ => Err(ApiError::NotFound("no such endpoint".into())),
         };
-        let open_to_all = conn.stream_id == ONLINE_ORG;
-        if !open_to_all && !conn.who.orgs.contains(&conn.stream_id) {
-            return conn.refuse(Close::Forbidden);
-        }
-        let (ws, resp) = socket::accept(&self.state, &conn, &self.settings, now_ms())?;
-        let established = Established {
-            user_id: conn.who.user_id.clone(),
-            user_name: conn.who.display_name().to_string(),
-            org_id: Some(conn.stream_id.clone()),
-            online: Some(Vec::new()),
-            ..Default::default()
-        };
-        socket::send(&ws, &ServerFrame::ConnectionEstablished(established));
-        Ok(resp)
+        result.or_else(|e| error(&e))
     }
 
     async fn websocket_message(&self, ws: WebSocket, msg: WebSocketIncomingMessage) -> Result<()> {
-        if let Some((_att, incoming)) = socket::screen(&ws, msg, &self.settings, now_ms()) {
-            socket::not_here(&ws, incoming);
+        let Some((_att, incoming)) = socket::screen(&ws, msg, &self.settings, now_ms()) else {
+            return Ok(());
+        };
+        match incoming.frame {
+            ClientFrame::Resume { since } => {
+                let sql = self.state.storage().sql();
+                for frame in stream::resume(&SqlLog(&sql), since, self.settings.org_event_retention)
+                {
+                    let _ = ws.send_with_str(frame);
+                }
+            }
+            _ => socket::not_here(&ws, incoming),
         }
         Ok(())
     }
 
     async fn websocket_close(
         &self,
-        _ws: WebSocket,
+        ws: WebSocket,
         _code: usize,
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
-        Ok(())
+        live::gone(
+            &self.state,
+            &self.state.storage().sql(),
+            &ws,
+            &self.settings,
+            now_ms(),
+        )
+        .await
     }
 
-    async fn websocket_error(&self, _ws: WebSocket, _error: Error) -> Result<()> {
-        Ok(())
+    async fn websocket_error(&self, ws: WebSocket, _error: Error) -> Result<()> {
+        live::gone(
+            &self.state,
+            &self.state.storage().sql(),
+            &ws,
+            &self.settings,
+            now_ms(),
+        )
+        .await
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let now = now_ms();
+        let sql = self.state.storage().sql();
+        let next_grace = live::expire(&self.state, &sql, now);
+        if let Drained::Again(at) = outbox::drain(&sql, &self.env, now).await? {
+            outbox::wake_by(&self.state, at).await?;
+        }
+        if let Some(deadline) = next_grace {
+            outbox::wake_by(&self.state, deadline).await?;
+        }
+        Response::ok("")
+    }
+}
+
+#[derive(Deserialize)]
+struct UserRow {
+    #[allow(dead_code)]
+    user_id: String,
+}
+
+impl OrgHub {
+    fn is_member(&self, sql: &SqlStorage, user: &str) -> bool {
+        sql.exec(
+            "SELECT user_id FROM members WHERE user_id = ?",
+            Some(vec![user.into()]),
+        )
+        .and_then(|c| c.to_array::<UserRow>())
+        .is_ok_and(|rows| !rows.is_empty())
+    }
+
+    fn open_socket(&self, org_id: &str, conn: Connect) -> Result<Response> {
+        let sql = self.state.storage().sql();
+        let user = conn.who.user_id.clone();
+        let claim = conn.who.orgs.iter().any(|o| o == org_id);
+        if !org::may_join(org_id, claim, self.is_member(&sql, &user)) {
+            return conn.refuse(Close::Forbidden);
+        }
+        let others = self.state.get_websockets_with_tag(&user).len();
+        if others >= self.settings.max_sockets_per_user {
+            return conn.refuse(Close::TooManySockets);
+        }
+        let now = now_ms();
+        let (ws, resp) = socket::accept(&self.state, &conn, &self.settings, now)?;
+        live::opened(&self.state, &sql, &conn.who, &ws, others, now)?;
+        let log = SqlLog(&sql);
+        let established = Established {
+            user_id: user,
+            user_name: conn.who.display_name().to_string(),
+            last_seq: log.last_seq(),
+            org_id: Some(org_id.to_string()),
+            online: Some(
+                live::list(&self.state, &sql)
+                    .into_iter()
+                    .map(|p| p.user_id)
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        socket::send(&ws, &ServerFrame::ConnectionEstablished(established));
+        if let Some(since) = conn.since {
+            for frame in stream::resume(&log, since, self.settings.org_event_retention) {
+                let _ = ws.send_with_str(frame);
+            }
+        }
+        Ok(resp)
+    }
+
+    async fn publish(
+        &self,
+        org_id: &str,
+        body: &str,
+        key: Option<&str>,
+    ) -> Result<Response, ApiError> {
+        let now = now_ms();
+        let sql = self.state.storage().sql();
+        let print = idempotency::fingerprint(body);
+        if let Some(key) = key {
+            match idempotency::check(&sql, key, &print, now).map_err(|_| ApiError::Unavailable)? {
+                Seen::New => {}
+                Seen::Replay { status, body } => {
+                    return reply(
+                        status,
+                        &serde_json::from_str::<Value>(&body).unwrap_or_default(),
+                    )
+                    .map_err(|_| ApiError::Internal)
+                }
+                Seen::Conflict => {
+                    return Err(ApiError::Conflict(
+                        "Idempotency-Key was used with another body".into(),
+                    ))
+                }
+            }
+        }
+        let input: EventIn = serde_json::from_str(body).map_err(|e| {
+            ApiError::Unprocessable(
+                e.to_string()
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+                    .into(),
+            )
+        })?;
+        let log = SqlLog(&sql);
+        let (seq, id) = (log.last_seq() + 1, new_id());
+        let (event_type, data) = (input.event_type.clone(), input.data.clone());
+        let frame = org::event_frame(input, id.clone(), seq, now).map_err(ApiError::from)?;
+        log.append(seq, &frame).map_err(|_| ApiError::Unavailable)?;
+        log.trim(self.settings.org_event_retention)
+            .map_err(|_| ApiError::Unavailable)?;
+        let row = replica::org_event(org_id, seq, &id, &event_type, &data, &iso(now));
+        outbox::enqueue(&sql, &[row]).map_err(|_| ApiError::Unavailable)?;
+        let delivered = live::broadcast(&self.state, &frame, None);
+        outbox::wake_by(&self.state, now)
+            .await
+            .map_err(|_| ApiError::Unavailable)?;
+        let out = json!({"id": id, "seq": seq, "delivered": delivered});
+        if let Some(key) = key {
+            let _ = idempotency::remember(&sql, key, &print, 201, &out.to_string(), now);
+        }
+        reply(201, &out).map_err(|_| ApiError::Internal)
+    }
+
+    async fn set_member(
+        &self,
+        org_id: &str,
+        user: &str,
+        member: bool,
+    ) -> Result<Response, ApiError> {
+        let sql = self.state.storage().sql();
+        let at = iso(now_ms());
+        let cursor = if member {
+            sql.exec(
+                "INSERT OR IGNORE INTO members (user_id, added_at) VALUES (?, ?)",
+                Some(vec![user.into(), at.as_str().into()]),
+            )
+        } else {
+            sql.exec(
+                "DELETE FROM members WHERE user_id = ?",
+                Some(vec![user.into()]),
+            )
+        }
+        .map_err(|_| ApiError::Unavailable)?;
+        let changed = cursor.rows_written() > 0;
+        if changed {
+            let row = replica::org_member(org_id, user, member.then_some(at.as_str()));
+            outbox::enqueue(&sql, &[row]).map_err(|_| ApiError::Unavailable)?;
+            outbox::wake_by(&self.state, now_ms())
+                .await
+                .map_err(|_| ApiError::Unavailable)?;
+        }
+        if !member {
+            // Removal closes the user's sockets here, except those the token's claim admits.
+            for ws in self.state.get_websockets_with_tag(user) {
+                let by_claim = ws
+                    .deserialize_attachment::<Attachment>()
+                    .ok()
+                    .flatten()
+                    .is_some_and(|a| a.claim);
+                if !by_claim {
+                    socket::close(&ws, Close::Forbidden);
+                }
+            }
+        }
+        let status = if member && changed { 201 } else { 200 };
+        reply(
+            status,
+            &json!({"org_id": org_id, "user_id": user, "member": member}),
+        )
+        .map_err(|_| ApiError::Internal)
     }
 }

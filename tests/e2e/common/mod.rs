@@ -29,9 +29,14 @@ pub type TestResult = Result<(), Failed>;
 
 static SERVER: OnceLock<Server> = OnceLock::new();
 
+/// `[vars]` of the shared server that differ from `wrangler.toml`: a small org event window
+/// so resuming beyond it can be tested with a handful of events.
+pub const ORG_EVENT_RETENTION: u64 = 5;
+
 /// Starts the server shared by all trials of this run.
 pub fn start_shared() -> Result<&'static Server, String> {
-    let server = Server::try_start(&[])?;
+    let retention = ORG_EVENT_RETENTION.to_string();
+    let server = Server::try_start(&[("ORG_EVENT_RETENTION", &retention)])?;
     Ok(SERVER.get_or_init(|| server))
 }
 

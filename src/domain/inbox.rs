@@ -1,0 +1,286 @@
+//! A user's notification inbox: publishing, read state and the unread count. Like the
+//! room, the inbox commits each durable event under the next `seq` before sending it.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::errors::{ErrorCode, FrameError};
+use super::protocol::{NotificationView, ServerFrame};
+use super::room::StoreError;
+use super::stream::EventLog;
+use super::time::iso;
+
+/// Longest title, body or message.
+pub const MAX_TEXT_CHARS: usize = 4_000;
+/// Largest `data` / `actor` JSON.
+pub const MAX_DATA_BYTES: usize = 16 * 1024;
+/// Most recipients in one publish.
+pub const MAX_RECIPIENTS: usize = 100;
+
+/// `notification` of `POST /api/notifications`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationIn {
+    #[serde(default)]
+    pub notification_type: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub actor: Option<Value>,
+    #[serde(default)]
+    pub data: Option<Value>,
+}
+
+/// A durable inbox change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InboxChange {
+    Notify(Box<NotificationView>),
+    Read(Vec<String>),
+}
+
+pub trait InboxStore: EventLog {
+    fn unread_ids(&self) -> Vec<String>;
+    /// `Some(read)` for a known notification.
+    fn read_state(&self, id: &str) -> Option<bool>;
+    fn commit(&mut self, seq: u64, frame: &str, change: &InboxChange) -> Result<(), StoreError>;
+}
+
+/// Frames to send to every device of the user, in order.
+pub type Fanout = Vec<String>;
+
+fn unavailable(_: StoreError) -> FrameError {
+    FrameError::new(ErrorCode::Unavailable, "could not store the event; retry")
+}
+
+/// Checks a notification before anything is stored.
+pub fn validate(n: &NotificationIn) -> Result<(), FrameError> {
+    for (field, text) in [
+        ("title", &n.title),
+        ("body", &n.body),
+        ("message", &n.message),
+    ] {
+        if text
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS)
+        {
+            return Err(FrameError::invalid(format!(
+                "{field} is longer than {MAX_TEXT_CHARS} characters"
+            )));
+        }
+    }
+    if n.notification_type
+        .as_ref()
+        .is_some_and(|t| t.is_empty() || t.len() > 64)
+    {
+        return Err(FrameError::invalid(
+            "notification_type must be 1-64 characters",
+        ));
+    }
+    for (field, v) in [("actor", &n.actor), ("data", &n.data)] {
+        if v.as_ref()
+            .is_some_and(|v| v.to_string().len() > MAX_DATA_BYTES)
+        {
+            return Err(FrameError::invalid(format!(
+                "{field} is larger than {MAX_DATA_BYTES} bytes"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Stores a notification; returns its view and the frames for the user's devices.
+pub fn publish(
+    store: &mut impl InboxStore,
+    n: NotificationIn,
+    id: String,
+    now_ms: i64,
+) -> Result<(NotificationView, Fanout), FrameError> {
+    validate(&n)?;
+    let seq = store.last_seq() + 1;
+    let view = NotificationView {
+        id,
+        notification_type: n.notification_type.unwrap_or_else(|| "general".into()),
+        title: n.title,
+        body: n.body,
+        message: n.message,
+        actor: n.actor.unwrap_or(Value::Null),
+        data: n.data.unwrap_or(Value::Null),
+        read: false,
+        created_at: iso(now_ms),
+    };
+    let frame = ServerFrame::Notification {
+        seq,
+        notification: view.clone(),
+    }
+    .to_text();
+    store
+        .commit(seq, &frame, &InboxChange::Notify(Box::new(view.clone())))
+        .map_err(unavailable)?;
+    Ok((view, vec![frame, unread_frame(store)]))
+}
+
+/// Marks notifications read (`None` = all unread). Returns the ack seq and the fan-out;
+/// nothing is stored when nothing changes.
+pub fn mark_read(
+    store: &mut impl InboxStore,
+    ids: Option<Vec<String>>,
+) -> Result<(Option<u64>, Fanout), FrameError> {
+    let ids = match ids {
+        None => store.unread_ids(),
+        Some(ids) => {
+            let mut fresh = Vec::new();
+            for id in ids {
+                match store.read_state(&id) {
+                    None => return Err(FrameError::not_found("no such notification")),
+                    Some(false) if !fresh.contains(&id) => fresh.push(id),
+                    Some(_) => {}
+                }
+            }
+            fresh
+        }
+    };
+    if ids.is_empty() {
+        return Ok((None, vec![unread_frame(store)]));
+    }
+    let seq = store.last_seq() + 1;
+    let frame = ServerFrame::NotificationRead {
+        seq,
+        notification_ids: ids.clone(),
+    }
+    .to_text();
+    store
+        .commit(seq, &frame, &InboxChange::Read(ids))
+        .map_err(unavailable)?;
+    Ok((Some(seq), vec![frame, unread_frame(store)]))
+}
+
+pub fn unread_frame(store: &impl InboxStore) -> String {
+    ServerFrame::UnreadCount {
+        count: store.unread_ids().len() as u64,
+    }
+    .to_text()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Default)]
+    struct Memory {
+        events: BTreeMap<u64, String>,
+        read: BTreeMap<String, bool>,
+    }
+    impl EventLog for Memory {
+        fn last_seq(&self) -> u64 {
+            self.events.keys().next_back().copied().unwrap_or(0)
+        }
+        fn events_after(&self, since: u64, limit: u64) -> Vec<String> {
+            self.events
+                .range(since + 1..)
+                .take(limit as usize)
+                .map(|(_, f)| f.clone())
+                .collect()
+        }
+    }
+    impl InboxStore for Memory {
+        fn unread_ids(&self) -> Vec<String> {
+            self.read
+                .iter()
+                .filter(|(_, r)| !**r)
+                .map(|(id, _)| id.clone())
+                .collect()
+        }
+        fn read_state(&self, id: &str) -> Option<bool> {
+            self.read.get(id).copied()
+        }
+        fn commit(
+            &mut self,
+            seq: u64,
+            frame: &str,
+            change: &InboxChange,
+        ) -> Result<(), StoreError> {
+            self.events.insert(seq, frame.into());
+            match change {
+                InboxChange::Notify(v) => {
+                    self.read.insert(v.id.clone(), false);
+                }
+                InboxChange::Read(ids) => ids.iter().for_each(|id| {
+                    self.read.insert(id.clone(), true);
+                }),
+            }
+            Ok(())
+        }
+    }
+
+    fn note(title: &str) -> NotificationIn {
+        NotificationIn {
+            title: Some(title.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn publish_stores_then_fans_out_notification_and_count() {
+        let mut inbox = Memory::default();
+        let (view, frames) = publish(&mut inbox, note("hi"), "n1".into(), 0).unwrap();
+        assert_eq!(
+            (view.notification_type.as_str(), view.read),
+            ("general", false)
+        );
+        assert_eq!(frames[0], inbox.events[&1]);
+        assert_eq!(frames[1], r#"{"type":"unread_count","count":1}"#);
+    }
+
+    #[test]
+    fn mark_read_counts_down_and_ignores_repeats() {
+        let mut inbox = Memory::default();
+        publish(&mut inbox, note("a"), "n1".into(), 0).unwrap();
+        publish(&mut inbox, note("b"), "n2".into(), 0).unwrap();
+        let (seq, frames) = mark_read(&mut inbox, Some(vec!["n1".into()])).unwrap();
+        assert_eq!(seq, Some(3));
+        assert_eq!(
+            frames[0],
+            r#"{"type":"notification_read","seq":3,"notification_ids":["n1"]}"#
+        );
+        assert_eq!(frames[1], r#"{"type":"unread_count","count":1}"#);
+        let (again, _) = mark_read(&mut inbox, Some(vec!["n1".into()])).unwrap();
+        assert_eq!(again, None, "already read: nothing stored");
+        assert_eq!(
+            mark_read(&mut inbox, Some(vec!["nope".into()]))
+                .unwrap_err()
+                .code,
+            ErrorCode::NotFound
+        );
+        let (_, frames) = mark_read(&mut inbox, None).unwrap();
+        assert!(frames[0].contains(r#""notification_ids":["n2"]"#));
+        assert_eq!(frames[1], r#"{"type":"unread_count","count":0}"#);
+    }
+
+    #[test]
+    fn oversized_or_odd_notifications_are_refused() {
+        let long = NotificationIn {
+            body: Some("x".repeat(MAX_TEXT_CHARS + 1)),
+            ..Default::default()
+        };
+        assert_eq!(validate(&long).unwrap_err().code, ErrorCode::InvalidRequest);
+        let empty_type = NotificationIn {
+            notification_type: Some(String::new()),
+            ..Default::default()
+        };
+        assert!(validate(&empty_type).is_err());
+        let big = NotificationIn {
+            data: Some(Value::String("x".repeat(MAX_DATA_BYTES))),
+            ..Default::default()
+        };
+        assert!(validate(&big).is_err());
+        assert!(
+            serde_json::from_str::<NotificationIn>(r#"{"titel":"typo"}"#).is_err(),
+            "unknown fields are refused in the API body"
+        );
+    }
+}

@@ -1,0 +1,473 @@
+//! Notification inbox and organization hub cases (SPEC §4 "Notifications", "Organization
+//! events", §5): publish and live_devices, read state across devices, the inbox API from
+//! D1, org access and delivery, resume windows, app-wide presence, idempotency and errors.
+
+use std::thread::sleep;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::common::{
+    api_key, token, token_with, trial, unique, with_token, Server, TestResult, Ws,
+    ORG_EVENT_RETENTION,
+};
+use libtest_mimic::Trial;
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        trial(
+            "inbox::publish_pushes_notification_then_count",
+            publish_pushes,
+        ),
+        trial("inbox::live_devices_counts_sockets", live_devices),
+        trial("inbox::user_ids_fan_out", user_ids_fan_out),
+        trial("inbox::mark_read_syncs_devices", mark_read_syncs),
+        trial("inbox::api_lists_from_d1_for_owner_only", inbox_api),
+        trial("inbox::resume_since", inbox_resume),
+        trial("inbox::idempotency_key_publishes_once", inbox_idempotent),
+        trial("inbox::bad_bodies", inbox_bad_bodies),
+        trial("org::access_by_api_membership", org_membership),
+        trial("org::events_reach_members_only", org_delivery),
+        trial("org::resume_inside_and_beyond_window", org_resume),
+        trial("org::idempotency_key_and_errors", org_idempotent),
+        trial("online::presence_across_users", online_presence),
+    ]
+}
+
+fn headers(key: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut h = vec![
+        ("Authorization", format!("Bearer {}", api_key())),
+        ("Content-Type", "application/json".to_string()),
+    ];
+    if let Some(k) = key {
+        h.push(("Idempotency-Key", k.to_string()));
+    }
+    h
+}
+
+fn post(s: &Server, path: &str, body: &Value, key: Option<&str>) -> (u16, Value) {
+    let h = headers(key);
+    let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    s.request("POST", path, &h, Some(&body.to_string()))
+}
+
+fn notify(s: &Server, user: &str, title: &str) -> (u16, Value) {
+    post(
+        s,
+        "/api/notifications",
+        &json!({"user_id": user, "notification": {"title": title, "notification_type": "mention", "data": {"k": 1}}}),
+        None,
+    )
+}
+
+fn inbox(s: &Server, user: &str, query: &str) -> Result<(Ws, Value), String> {
+    let mut ws = Ws::connect(&s.ws_url(&with_token(
+        &format!("/ws/notifications/{query}"),
+        &token(user),
+    )))?;
+    let hello = ws.recv_type("connection.established")?;
+    Ok((ws, hello))
+}
+
+fn publish_pushes(s: &Server) -> TestResult {
+    let u = unique("ann");
+    let (mut ws, hello) = inbox(s, &u, "")?;
+    assert_eq!(
+        (hello["unread_count"].as_u64(), hello["last_seq"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let (status, body) = notify(s, &u, "Hello");
+    assert_eq!(status, 201, "{body}");
+    let n = ws.recv_type("notification")?;
+    assert_eq!(n["seq"], 1);
+    let v = &n["notification"];
+    assert_eq!(
+        (
+            v["title"].as_str(),
+            v["notification_type"].as_str(),
+            v["read"].as_bool()
+        ),
+        (Some("Hello"), Some("mention"), Some(false))
+    );
+    assert_eq!(v["data"], json!({"k": 1}));
+    assert_eq!(body["notifications"][0]["id"], v["id"]);
+    assert_eq!(
+        ws.recv_type("unread_count")?,
+        json!({"type": "unread_count", "count": 1})
+    );
+    Ok(())
+}
+
+fn live_devices(s: &Server) -> TestResult {
+    let u = unique("ann");
+    let devices = |s: &Server| notify(s, &u, "x").1["notifications"][0]["live_devices"].clone();
+    assert_eq!(devices(s), 0);
+    let (_a, _) = inbox(s, &u, "")?;
+    assert_eq!(devices(s), 1);
+    let (_b, _) = inbox(s, &u, "")?;
+    assert_eq!(devices(s), 2);
+    Ok(())
+}
+
+fn user_ids_fan_out(s: &Server) -> TestResult {
+    let (a, b) = (unique("ann"), unique("bob"));
+    let (mut wa, _) = inbox(s, &a, "")?;
+    let (mut wb, _) = inbox(s, &b, "")?;
+    let (status, body) = post(
+        s,
+        "/api/notifications",
+        &json!({"user_ids": [a, b], "notification": {"title": "all"}}),
+        None,
+    );
+    assert_eq!(status, 201, "{body}");
+    let users: Vec<&str> = body["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["user_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(users, vec![a.as_str(), b.as_str()]);
+    assert_eq!(
+        wa.recv_type("notification")?["notification"]["title"],
+        "all"
+    );
+    assert_eq!(
+        wb.recv_type("notification")?["notification"]["title"],
+        "all"
+    );
+    Ok(())
+}
+
+fn mark_read_syncs(s: &Server) -> TestResult {
+    let u = unique("ann");
+    let (mut phone, _) = inbox(s, &u, "")?;
+    let (mut laptop, _) = inbox(s, &u, "")?;
+    let id = notify(s, &u, "one").1["notifications"][0]["id"].clone();
+    notify(s, &u, "two");
+    for ws in [&mut phone, &mut laptop] {
+        ws.recv_until("notification")?;
+        ws.recv_until("notification")?;
+        ws.recv_type("unread_count")?;
+    }
+    phone.send_json(&json!({"type": "mark_read", "notification_id": id, "request_id": "m1"}))?;
+    assert_eq!(phone.recv_type("ack")?["request_id"], "m1");
+    // Every device, the sender too, gets the read event and the new count.
+    assert_eq!(
+        phone.recv_type("notification_read")?["notification_ids"],
+        json!([id])
+    );
+    assert_eq!(phone.recv_type("unread_count")?["count"], 1);
+    let read = laptop.recv_type("notification_read")?;
+    assert_eq!(read["notification_ids"], json!([id]));
+    assert_eq!(laptop.recv_type("unread_count")?["count"], 1);
+    laptop.send_json(&json!({"type": "mark_all_read"}))?;
+    phone.recv_type("notification_read")?;
+    assert_eq!(phone.recv_type("unread_count")?["count"], 0);
+    phone.send_json(&json!({"type": "mark_read", "notification_id": "nope", "request_id": "x"}))?;
+    assert_eq!(phone.recv_until("error")?["code"], "not_found");
+    Ok(())
+}
+
+fn inbox_api(s: &Server) -> TestResult {
+    let (u, other) = (unique("ann"), unique("eve"));
+    let first = notify(s, &u, "first").1["notifications"][0]["id"].clone();
+    notify(s, &u, "second");
+    let (mut ws, _) = inbox(s, &u, "")?;
+    ws.send_json(&json!({"type": "mark_read", "notification_id": first}))?;
+    ws.recv_until("ack")?;
+    let path = format!("/api/users/{u}/notifications?unread=true");
+    let mut page = Value::Null;
+    for _ in 0..120 {
+        let (status, body) = s.get(&path, Some(&token(&u)));
+        assert_eq!(status, 200, "{body}");
+        if body["notifications"]
+            .as_array()
+            .is_some_and(|n| n.len() == 1)
+        {
+            page = body;
+            break;
+        }
+        sleep(Duration::from_millis(250));
+    }
+    assert_eq!(
+        page["notifications"][0]["title"], "second",
+        "only unread, from D1: {page}"
+    );
+    assert_eq!(
+        (page["unread_count"].as_u64(), page["last_seq"].as_u64()),
+        (Some(1), Some(3))
+    );
+    let (status, all) = s.get(&format!("/api/users/{u}/notifications"), Some(&api_key()));
+    assert_eq!(
+        (status, all["notifications"].as_array().map(Vec::len)),
+        (200, Some(2))
+    );
+    let (status, body) = s.get(&path, Some(&token(&other)));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    Ok(())
+}
+
+fn inbox_resume(s: &Server) -> TestResult {
+    let u = unique("ann");
+    notify(s, &u, "a");
+    notify(s, &u, "b");
+    let (mut ws, hello) = inbox(s, &u, "?since=1")?;
+    assert_eq!(hello["unread_count"], 2);
+    assert_eq!(ws.recv_type("notification")?["notification"]["title"], "b");
+    assert_eq!(
+        ws.recv_type("resumed")?,
+        json!({"type": "resumed", "since": 1, "last_seq": 2})
+    );
+    Ok(())
+}
+
+fn inbox_idempotent(s: &Server) -> TestResult {
+    let u = unique("ann");
+    let (mut ws, _) = inbox(s, &u, "")?;
+    let body = json!({"user_id": u, "notification": {"title": "once"}});
+    let (s1, first) = post(s, "/api/notifications", &body, Some("n-key"));
+    let (s2, again) = post(s, "/api/notifications", &body, Some("n-key"));
+    assert_eq!((s1, s2), (201, 201));
+    assert_eq!(first, again, "the first response again");
+    let (s3, clash) = post(
+        s,
+        "/api/notifications",
+        &json!({"user_id": u, "notification": {"title": "other"}}),
+        Some("n-key"),
+    );
+    assert_eq!(
+        (s3, clash["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
+    ws.recv_type("notification")?;
+    ws.recv_type("unread_count")?;
+    notify(s, &u, "marker");
+    assert_eq!(
+        ws.recv_type("notification")?["notification"]["title"],
+        "marker",
+        "the repeat pushed nothing"
+    );
+    Ok(())
+}
+
+fn inbox_bad_bodies(s: &Server) -> TestResult {
+    let cases = [
+        json!({"notification": {"title": "nobody"}}),
+        json!({"user_id": "a b", "notification": {}}),
+        json!({"user_id": "x", "notification": {"title": 5}}),
+        json!({"user_id": "x", "user_ids": ["y"], "notification": {}}),
+    ];
+    for body in cases {
+        let (status, resp) = post(s, "/api/notifications", &body, None);
+        assert_eq!(
+            (status, resp["error"]["code"].as_str()),
+            (422, Some("unprocessable")),
+            "{body}"
+        );
+        assert!(resp["error"]["message"].is_string());
+    }
+    let h = [("Authorization", format!("Bearer {}", api_key()))];
+    let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _) = s.request(
+        "POST",
+        "/api/notifications",
+        &[h[0], ("Content-Type", "application/json")],
+        Some("{not json"),
+    );
+    assert_eq!(status, 400);
+    let (status, _) = s.request(
+        "POST",
+        "/api/notifications",
+        &[("Authorization", "Bearer wrong")],
+        Some("{}"),
+    );
+    assert_eq!(status, 401);
+    Ok(())
+}
+
+fn events_socket(s: &Server, org: &str, tok: &str, query: &str) -> Result<Ws, String> {
+    Ws::connect(&s.ws_url(&with_token(&format!("/ws/events/{org}/{query}"), tok)))
+}
+
+fn set_org_member(s: &Server, org: &str, user: &str, method: &str) -> u16 {
+    let auth = format!("Bearer {}", api_key());
+    s.request(
+        method,
+        &format!("/api/orgs/{org}/members/{user}"),
+        &[("Authorization", &auth)],
+        None,
+    )
+    .0
+}
+
+fn org_membership(s: &Server) -> TestResult {
+    let (org, u, claimed) = (unique("org"), unique("ann"), unique("cy"));
+    events_socket(s, &org, &token(&u), "")?.expect_close(4003)?;
+    assert_eq!(set_org_member(s, &org, &u, "PUT"), 201);
+    let mut member = events_socket(s, &org, &token(&u), "")?;
+    assert_eq!(
+        member.recv_type("connection.established")?["org_id"],
+        org.as_str()
+    );
+    let mut by_claim = events_socket(
+        s,
+        &org,
+        &token_with(json!({"sub": claimed, "orgs": [org]})),
+        "",
+    )?;
+    by_claim.recv_type("connection.established")?;
+    assert_eq!(set_org_member(s, &org, &u, "DELETE"), 200);
+    member.expect_close(4003)?;
+    assert_eq!(set_org_member(s, &org, &claimed, "DELETE"), 200);
+    let (status, ev) = post(
+        s,
+        &format!("/api/orgs/{org}/events"),
+        &json!({"event_type": "still", "data": {}}),
+        None,
+    );
+    assert_eq!(status, 201, "{ev}");
+    assert_eq!(
+        by_claim.recv_until("event")?["event_type"],
+        "still",
+        "the claim still admits"
+    );
+    Ok(())
+}
+
+fn org_delivery(s: &Server) -> TestResult {
+    let (org, other, u) = (unique("org"), unique("org"), unique("ann"));
+    let tok = token_with(json!({"sub": u, "orgs": [org, other]}));
+    let mut mine = events_socket(s, &org, &tok, "")?;
+    mine.recv_type("connection.established")?;
+    let mut theirs = events_socket(s, &other, &tok, "")?;
+    theirs.recv_type("connection.established")?;
+    let (status, body) = post(
+        s,
+        &format!("/api/orgs/{org}/events"),
+        &json!({"event_type": "deploy", "data": {"v": 2}}),
+        None,
+    );
+    assert_eq!(
+        (status, body["delivered"].as_u64(), body["seq"].as_u64()),
+        (201, Some(1), Some(1)),
+        "{body}"
+    );
+    let e = mine.recv_type("event")?;
+    assert_eq!(
+        (e["id"].clone(), e["event_type"].as_str(), e["data"].clone()),
+        (body["id"].clone(), Some("deploy"), json!({"v": 2}))
+    );
+    post(
+        s,
+        &format!("/api/orgs/{other}/events"),
+        &json!({"event_type": "marker"}),
+        None,
+    );
+    assert_eq!(
+        theirs.recv_type("event")?["event_type"],
+        "marker",
+        "the other org saw only its own event"
+    );
+    Ok(())
+}
+
+fn org_resume(s: &Server) -> TestResult {
+    let (org, u) = (unique("org"), unique("ann"));
+    let tok = token_with(json!({"sub": u, "orgs": [org]}));
+    let total = ORG_EVENT_RETENTION + 3;
+    for i in 1..=total {
+        post(
+            s,
+            &format!("/api/orgs/{org}/events"),
+            &json!({"event_type": format!("e{i}")}),
+            None,
+        );
+    }
+    let mut inside = events_socket(s, &org, &tok, &format!("?since={}", total - 2))?;
+    inside.recv_type("connection.established")?;
+    assert_eq!(
+        inside.recv_type("event")?["event_type"],
+        format!("e{}", total - 1)
+    );
+    assert_eq!(
+        inside.recv_type("event")?["event_type"],
+        format!("e{total}")
+    );
+    assert_eq!(inside.recv_type("resumed")?["last_seq"], total);
+    let mut beyond = events_socket(s, &org, &tok, "?since=1")?;
+    beyond.recv_type("connection.established")?;
+    assert_eq!(
+        beyond.recv()?,
+        json!({"type": "resync_required", "last_seq": total})
+    );
+    Ok(())
+}
+
+fn org_idempotent(s: &Server) -> TestResult {
+    let org = unique("org");
+    let path = format!("/api/orgs/{org}/events");
+    let body = json!({"event_type": "billing", "data": {"plan": "pro"}});
+    let (_, first) = post(s, &path, &body, Some("e-key"));
+    let (status, again) = post(s, &path, &body, Some("e-key"));
+    assert_eq!((status, &again), (201, &first));
+    let (_, next) = post(s, &path, &json!({"event_type": "next"}), None);
+    assert_eq!(
+        next["seq"],
+        first["seq"].as_u64().unwrap() + 1,
+        "the repeat stored nothing"
+    );
+    let (status, e) = post(s, &path, &json!({"data": {}}), None);
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (422, Some("unprocessable"))
+    );
+    let (status, _) = s.request(
+        "POST",
+        &path,
+        &[("Authorization", &format!("Bearer {}", api_key()))],
+        Some("x"),
+    );
+    assert_eq!(status, 415);
+    Ok(())
+}
+
+fn online_presence(s: &Server) -> TestResult {
+    let (a, b) = (unique("ann"), unique("bob"));
+    let mut wa = Ws::connect(&s.ws_url(&with_token("/ws/online/", &token(&a))))?;
+    assert_eq!(wa.recv_type("connection.established")?["org_id"], "_online");
+    let mut wb = Ws::connect(&s.ws_url(&with_token("/ws/online/", &token(&b))))?;
+    let hello = wb.recv_type("connection.established")?;
+    assert!(
+        hello["online"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u == a.as_str()),
+        "{hello}"
+    );
+    let status = loop {
+        let f = wa.recv_until("user_status")?;
+        if f["user_id"] == b.as_str() {
+            break f;
+        }
+    };
+    assert_eq!(
+        (
+            status["status"].as_str(),
+            status["online_status"].as_bool(),
+            status["username"].as_str()
+        ),
+        (Some("online"), Some(true), Some(b.as_str()))
+    );
+    let (code, body) = s.get("/api/orgs/_online/presence", Some(&api_key()));
+    assert_eq!(code, 200);
+    assert!(body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["user_id"] == b.as_str()));
+    Ok(())
+}
