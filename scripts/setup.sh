@@ -35,7 +35,7 @@ setup_node() {
 }
 
 setup_cargo_tools() {
-  if [ "$(worker-build --version 2>/dev/null | awk '{print $2}')" != "$WORKER_BUILD_VERSION" ]; then
+  if [ "$(worker-build --version 2>/dev/null | awk '{print $NF}')" != "$WORKER_BUILD_VERSION" ]; then
     log "cargo install worker-build $WORKER_BUILD_VERSION (~3 min, once)"
     cargo install -q worker-build --version "$WORKER_BUILD_VERSION" --locked --root "$CARGO_TOOLS"
   fi

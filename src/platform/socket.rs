@@ -119,6 +119,16 @@ pub fn close(ws: &WebSocket, close: Close) {
     let _ = ws.close(Some(close.code()), Some(close.reason()));
 }
 
+/// Completes the closing handshake a client started, echoing its code where that is a
+/// code one may send (otherwise 1000), so the client sees a clean close instead of 1006.
+pub fn answer_close(ws: &WebSocket, code: usize) {
+    let code = match code {
+        1000..=1003 | 1007..=1014 | 3000..=4999 => code as u16,
+        _ => 1000,
+    };
+    let _ = ws.close(Some(code), Some("closed"));
+}
+
 /// Every open socket of the object with its attachment.
 pub fn sockets(state: &State) -> Vec<(WebSocket, Attachment)> {
     state

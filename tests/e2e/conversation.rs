@@ -31,6 +31,7 @@ pub fn trials() -> Vec<Trial> {
         trial("members::removal_closes_4003", removal_closes_4003),
         trial("members::list_members", list_members),
         trial("dm::both_users_in_third_4003", dm_rooms),
+        trial("socket::client_close_is_answered", client_close_is_answered),
     ]
 }
 
@@ -415,5 +416,20 @@ fn dm_rooms(s: &Server) -> TestResult {
         None,
     );
     assert_eq!(status, 409, "DM membership is fixed");
+    Ok(())
+}
+
+fn client_close_is_answered(s: &Server) -> TestResult {
+    let a = unique("ann");
+    let room = room_with(s, &[&a]);
+    let (mut wa, _) = join(s, &room, &a)?;
+    assert_eq!(
+        wa.close_handshake()?,
+        1000,
+        "the room answers the client's close"
+    );
+    let mut inbox = Ws::connect(&s.ws_url(&with_token("/ws/notifications/", &token(&a))))?;
+    inbox.recv_type("connection.established")?;
+    assert_eq!(inbox.close_handshake()?, 1000, "so does the inbox");
     Ok(())
 }

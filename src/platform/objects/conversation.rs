@@ -74,10 +74,11 @@ impl DurableObject for ConversationRoom {
     async fn websocket_close(
         &self,
         ws: WebSocket,
-        _code: usize,
+        code: usize,
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
+        socket::answer_close(&ws, code);
         self.socket_gone(&ws).await
     }
 

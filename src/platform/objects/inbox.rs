@@ -203,11 +203,12 @@ impl DurableObject for UserInbox {
 
     async fn websocket_close(
         &self,
-        _ws: WebSocket,
-        _code: usize,
+        ws: WebSocket,
+        code: usize,
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
+        socket::answer_close(&ws, code);
         Ok(())
     }
 

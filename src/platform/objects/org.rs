@@ -98,10 +98,11 @@ impl DurableObject for OrgHub {
     async fn websocket_close(
         &self,
         ws: WebSocket,
-        _code: usize,
+        code: usize,
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
+        socket::answer_close(&ws, code);
         live::gone(
             &self.state,
             &self.state.storage().sql(),

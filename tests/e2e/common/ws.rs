@@ -193,6 +193,26 @@ impl Ws {
         }
     }
 
+    /// Closes from the client side with 1000 and returns the code of the server's answering
+    /// close frame (an unanswered close shows as an error, like a browser's 1006).
+    pub fn close_handshake(&mut self) -> Result<u16, String> {
+        let frame = tungstenite::protocol::CloseFrame {
+            code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+            reason: "bye".into(),
+        };
+        self.inner
+            .close(Some(frame))
+            .map_err(|e| format!("close failed: {e}"))?;
+        loop {
+            match self.inner.read() {
+                Ok(Message::Close(Some(f))) => return Ok(u16::from(f.code)),
+                Ok(Message::Close(None)) => return Ok(1005),
+                Ok(_) => continue,
+                Err(e) => return Err(describe_read_error(e)),
+            }
+        }
+    }
+
     /// Closes from the client side (normal closure) without waiting for the reply.
     pub fn close(mut self) {
         let _ = self.inner.close(None);
