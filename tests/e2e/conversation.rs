@@ -311,11 +311,21 @@ fn seq_contiguous(s: &Server) -> TestResult {
         json!({"type": "message_edit", "message_id": mid, "content": "uno"}),
     )?;
     send(&mut wa, json!({"type": "chat_message", "content": "two"}))?;
+    // The delete must come after b's receipt and reaction, or those rightly fail.
+    let mut b_acks = 0;
+    let mut seqs = Vec::new();
+    while b_acks < 2 {
+        let f = wb.recv()?;
+        if f["type"] == "ack" {
+            b_acks += 1;
+        } else if let Some(seq) = f["seq"].as_u64() {
+            seqs.push(seq);
+        }
+    }
     send(
         &mut wa,
         json!({"type": "message_delete", "message_id": mid}),
     )?;
-    let mut seqs = Vec::new();
     while seqs.len() < 6 {
         let f = wb.recv()?;
         // b's own acks carry a seq too; count only the events.
