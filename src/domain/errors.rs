@@ -4,6 +4,13 @@
 
 use serde::Serialize;
 
+/// A JSON decoding error as clients see it: serde's words (which name the field and the
+/// problem) without the parser position.
+pub fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    text.split(" at line ").next().unwrap_or(&text).to_string()
+}
+
 /// `code` of an `error` frame (SPEC §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::errors::{ErrorCode, FrameError};
+use super::errors::{json_error, ErrorCode, FrameError};
 
 /// Longest `request_id` echoed back.
 pub const MAX_REQUEST_ID_LEN: usize = 64;
@@ -159,15 +159,9 @@ pub fn decode(text: &str) -> Result<Incoming, Rejected> {
         Err(e) => Err(reject(
             request_id,
             ErrorCode::InvalidRequest,
-            field_error(&e),
+            json_error(&e),
         )),
     }
-}
-
-/// serde's message names the field and the problem; it never carries internals.
-fn field_error(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    text.split(" at line ").next().unwrap_or(&text).to_string()
 }
 
 /// `online` / `offline` in `user_status`.

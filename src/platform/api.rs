@@ -9,7 +9,7 @@ use super::http;
 use super::internal::{self, Command};
 use super::socket::now_ms;
 use crate::domain::auth::api_key_matches;
-use crate::domain::errors::ApiError;
+use crate::domain::errors::{json_error, ApiError};
 use crate::domain::identity::Identity;
 use crate::domain::ids::{Id, StreamKey};
 use crate::domain::inbox::{validate, NotificationIn, MAX_RECIPIENTS};
@@ -191,13 +191,7 @@ async fn publish_notifications(env: &Env, body: String, key: Option<&str>) -> Re
 }
 
 fn validate_publish(body: &str) -> std::result::Result<(Vec<Id>, String), String> {
-    let p: Publish = serde_json::from_str(body).map_err(|e| {
-        e.to_string()
-            .split(" at line ")
-            .next()
-            .unwrap_or_default()
-            .to_string()
-    })?;
+    let p: Publish = serde_json::from_str(body).map_err(|e| json_error(&e))?;
     let n: NotificationIn =
         serde_json::from_value(p.notification.clone()).map_err(|e| format!("notification: {e}"))?;
     validate(&n).map_err(|e| e.message)?;

@@ -2,9 +2,15 @@
 //! makes check-then-store race free): a repeat within 24 h gets the first response back,
 //! the same key with another body gets 409.
 
+use std::future::Future;
+
 use serde::Deserialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
-use worker::{SqlStorage, SqlStorageValue};
+use worker::{Response, SqlStorage, SqlStorageValue};
+
+use super::http::json;
+use crate::domain::errors::ApiError;
 
 pub const SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,
@@ -66,4 +72,42 @@ pub fn remember(
         Some(vec![key.into(), fingerprint.into(), (status as i64).into(), body.into(), now_ms.into()]),
     )?;
     Ok(())
+}
+
+/// Runs `work` at most once per key: a repeat within 24 h gets the first response back,
+/// the same key with another request body gets 409. Without a key, `work` just runs.
+pub async fn once<F, Fut>(
+    sql: &SqlStorage,
+    key: Option<&str>,
+    print: &str,
+    now_ms: i64,
+    work: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(u16, Value), ApiError>>,
+{
+    if let Some(key) = key {
+        match check(sql, key, print, now_ms).map_err(|_| ApiError::Unavailable)? {
+            Seen::New => {}
+            Seen::Replay { status, body } => {
+                return json(
+                    status,
+                    &serde_json::from_str::<Value>(&body).unwrap_or_default(),
+                )
+                .map_err(|_| ApiError::Internal)
+            }
+            Seen::Conflict => {
+                return Err(ApiError::Conflict(
+                    "Idempotency-Key was used with another body".into(),
+                ))
+            }
+        }
+    }
+    let (status, value) = work().await?;
+    if let Some(key) = key {
+        // The work is done and stored; failing to remember the key only loses the dedupe.
+        let _ = remember(sql, key, print, status, &value.to_string(), now_ms);
+    }
+    json(status, &value).map_err(|_| ApiError::Internal)
 }

@@ -13,7 +13,9 @@ use crate::domain::config::Settings;
 use crate::domain::errors::{Close, ErrorCode, FrameError};
 use crate::domain::identity::Identity;
 use crate::domain::limits::{Bucket, Verdict};
-use crate::domain::protocol::{decode, ClientFrame, Incoming, ServerFrame, PING_TEXT, PONG_TEXT};
+use crate::domain::protocol::{
+    decode, ClientFrame, Established, Incoming, ServerFrame, PING_TEXT, PONG_TEXT,
+};
 
 /// What each socket carries through hibernation: who it is and its rate state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,6 +111,19 @@ pub fn same(a: &WebSocket, b: &WebSocket) -> bool {
 pub fn send(ws: &WebSocket, frame: &ServerFrame) {
     // A send fails only on a socket that is already closing; nothing to do then.
     let _ = ws.send_with_str(frame.to_text());
+}
+
+/// Sends already serialized frames (stored events, fan-outs) in order.
+pub fn send_texts(ws: &WebSocket, frames: impl IntoIterator<Item = String>) {
+    for frame in frames {
+        let _ = ws.send_with_str(frame);
+    }
+}
+
+/// The first frame of every socket, then the replay a `?since=` asked for.
+pub fn greet(ws: &WebSocket, established: Established, replay: Option<Vec<String>>) {
+    send(ws, &ServerFrame::ConnectionEstablished(established));
+    send_texts(ws, replay.unwrap_or_default());
 }
 
 pub fn send_error(ws: &WebSocket, error: FrameError, request_id: Option<String>) {

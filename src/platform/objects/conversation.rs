@@ -8,7 +8,7 @@ use worker::*;
 use crate::domain::config::Settings;
 use crate::domain::errors::Close;
 use crate::domain::ids::{dm_members, Id};
-use crate::domain::protocol::{ClientFrame, Established, Incoming, ServerFrame};
+use crate::domain::protocol::{ClientFrame, Established, Incoming};
 use crate::domain::room::{self, Actor, Outcome};
 use crate::domain::stream::{self, EventLog};
 use crate::platform::outbox::{self, Drained};
@@ -62,9 +62,10 @@ impl DurableObject for ConversationRoom {
             return Ok(());
         };
         if let ClientFrame::Resume { since } = incoming.frame {
-            for frame in stream::resume(&self.store(), since, self.settings.resume_limit) {
-                let _ = ws.send_with_str(frame);
-            }
+            socket::send_texts(
+                &ws,
+                stream::resume(&self.store(), since, self.settings.resume_limit),
+            );
             return Ok(());
         }
         let outcome = self.handle_frame(&att, incoming, now);
@@ -170,12 +171,10 @@ impl ConversationRoom {
             presence: Some(self.presence()),
             ..Default::default()
         };
-        socket::send(&ws, &ServerFrame::ConnectionEstablished(established));
-        if let Some(since) = conn.since {
-            for frame in stream::resume(&store, since, self.settings.resume_limit) {
-                let _ = ws.send_with_str(frame);
-            }
-        }
+        let replay = conn
+            .since
+            .map(|since| stream::resume(&store, since, self.settings.resume_limit));
+        socket::greet(&ws, established, replay);
         Ok(resp)
     }
 

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use worker::*;
 
 use super::conversation::ConversationRoom;
-use crate::domain::errors::{ApiError, Close};
+use crate::domain::errors::{json_error, ApiError, Close};
 use crate::domain::identity::{Identity, Profile};
 use crate::domain::ids::{dm_members, Id};
 use crate::domain::protocol::{ChatMessageIn, MessageView, Sender};
@@ -14,7 +14,7 @@ use crate::domain::room::{self, Actor};
 use crate::domain::stream::EventLog;
 use crate::domain::time::iso;
 use crate::platform::http::{error, json as reply};
-use crate::platform::idempotency::{self, Seen};
+use crate::platform::idempotency;
 use crate::platform::internal::{IDEMPOTENCY, USER};
 use crate::platform::new_id;
 use crate::platform::socket::{self, now_ms};
@@ -110,58 +110,43 @@ impl ConversationRoom {
         let now = now_ms();
         let sql = self.state.storage().sql();
         let print = idempotency::fingerprint(body);
-        if let Some(key) = key {
-            match idempotency::check(&sql, key, &print, now).map_err(|_| ApiError::Unavailable)? {
-                Seen::New => {}
-                Seen::Replay { status, body } => {
-                    let value: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                    return reply(status, &value).map_err(|_| ApiError::Internal);
-                }
-                Seen::Conflict => {
-                    return Err(ApiError::Conflict(
-                        "Idempotency-Key was used with another body".into(),
-                    ))
-                }
+        idempotency::once(&sql, key, &print, now, || async move {
+            let parsed: PostBody =
+                serde_json::from_str(body).map_err(|e| ApiError::Unprocessable(json_error(&e)))?;
+            let sender_id = Id::parse(&parsed.sender.id)
+                .map_err(|e| ApiError::Unprocessable(format!("sender.id: {e}")))?;
+            if !self.may_join(sender_id.as_str()) {
+                return Err(ApiError::Forbidden(
+                    "the sender is not a member of this conversation".into(),
+                ));
             }
-        }
-        let parsed: PostBody =
-            serde_json::from_str(body).map_err(|e| ApiError::Unprocessable(field_error(&e)))?;
-        let sender_id = Id::parse(&parsed.sender.id)
-            .map_err(|e| ApiError::Unprocessable(format!("sender.id: {e}")))?;
-        if !self.may_join(sender_id.as_str()) {
-            return Err(ApiError::Forbidden(
-                "the sender is not a member of this conversation".into(),
-            ));
-        }
-        let who = Identity::new(
-            sender_id.to_string(),
-            parsed.sender.profile,
-            vec![],
-            i64::MAX,
-        );
-        let conv = self.conversation_id();
-        let actor = Actor {
-            who: &who,
-            now_ms: now,
-            settings: &self.settings,
-            conversation_id: &conv,
-        };
-        let mut store = self.store();
-        let (outcome, view) = room::post_message(&mut store, &actor, parsed.message, new_id)
-            .map_err(ApiError::from)?;
-        let view = match view {
-            Some(v) => v,
-            None => self.stored_view(&store, &outcome)?,
-        };
-        if let Some(b) = &outcome.broadcast {
-            self.broadcast(&b.text, None);
-            self.wake_by(now).await.map_err(|_| ApiError::Unavailable)?;
-        }
-        let response = json!({"message": view});
-        if let Some(key) = key {
-            let _ = idempotency::remember(&sql, key, &print, 201, &response.to_string(), now);
-        }
-        reply(201, &response).map_err(|_| ApiError::Internal)
+            let who = Identity::new(
+                sender_id.to_string(),
+                parsed.sender.profile,
+                vec![],
+                i64::MAX,
+            );
+            let conv = self.conversation_id();
+            let actor = Actor {
+                who: &who,
+                now_ms: now,
+                settings: &self.settings,
+                conversation_id: &conv,
+            };
+            let mut store = self.store();
+            let (outcome, view) = room::post_message(&mut store, &actor, parsed.message, new_id)
+                .map_err(ApiError::from)?;
+            let view = match view {
+                Some(v) => v,
+                None => self.stored_view(&store, &outcome)?,
+            };
+            if let Some(b) = &outcome.broadcast {
+                self.broadcast(&b.text, None);
+                self.wake_by(now).await.map_err(|_| ApiError::Unavailable)?;
+            }
+            Ok((201, json!({"message": view})))
+        })
+        .await
     }
 
     /// The earlier message a `client_msg_id` retry points at.
@@ -212,11 +197,6 @@ impl ConversationRoom {
         let body = json!({"messages": page.messages, "last_seq": self.store().last_seq(), "has_more": page.has_more});
         reply(200, &body).map_err(|_| ApiError::Internal)
     }
-}
-
-fn field_error(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    text.split(" at line ").next().unwrap_or(&text).to_string()
 }
 
 /// Sender shape from a D1 row's JSON column.

@@ -22,6 +22,21 @@ struct Row {
     is_deleted: f64,
 }
 
+/// Runs one read on D1. A failure is logged for the operator and shown as 503.
+async fn query<T: serde::de::DeserializeOwned>(
+    env: &Env,
+    sql: String,
+    args: &[JsValue],
+) -> Result<Vec<T>, ApiError> {
+    let db = env.d1("DB").map_err(|_| ApiError::Unavailable)?;
+    let statement = db.prepare(sql).bind(args).map_err(|_| ApiError::Internal)?;
+    let result = statement.all().await.map_err(|e| {
+        worker::console_error!("D1 read failed: {e}");
+        ApiError::Unavailable
+    })?;
+    result.results().map_err(|_| ApiError::Internal)
+}
+
 pub struct Page {
     pub messages: Vec<MessageView>,
     pub has_more: bool,
@@ -48,18 +63,7 @@ pub async fn page(
         JsValue::from_f64(before.unwrap_or(i64::MAX >> 11) as f64),
         JsValue::from_f64((limit + 1) as f64),
     ];
-    let db = env.d1("DB").map_err(|_| ApiError::Unavailable)?;
-    let result = db
-        .prepare(sql)
-        .bind(&args)
-        .map_err(|_| ApiError::Internal)?
-        .all()
-        .await
-        .map_err(|e| {
-            worker::console_error!("history query failed: {e}");
-            ApiError::Unavailable
-        })?;
-    let mut rows: Vec<Row> = result.results().map_err(|_| ApiError::Internal)?;
+    let mut rows: Vec<Row> = query(env, sql, &args).await?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     if !forward {
@@ -110,18 +114,7 @@ pub async fn notifications(
         if unread_only { "AND is_read = 0" } else { "" }
     );
     let args = [JsValue::from_str(user_id), JsValue::from_f64(limit as f64)];
-    let db = env.d1("DB").map_err(|_| ApiError::Unavailable)?;
-    let result = db
-        .prepare(sql)
-        .bind(&args)
-        .map_err(|_| ApiError::Internal)?
-        .all()
-        .await
-        .map_err(|e| {
-            worker::console_error!("notifications query failed: {e}");
-            ApiError::Unavailable
-        })?;
-    let rows: Vec<NotificationRow> = result.results().map_err(|_| ApiError::Internal)?;
+    let rows: Vec<NotificationRow> = query(env, sql, &args).await?;
     let json = |s: Option<String>| {
         s.and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or(serde_json::Value::Null)

@@ -8,7 +8,7 @@ use serde_json::json;
 use worker::*;
 
 use crate::domain::config::Settings;
-use crate::domain::errors::{ApiError, Close};
+use crate::domain::errors::{json_error, ApiError, Close};
 use crate::domain::inbox::{self, Fanout, InboxChange, InboxStore, NotificationIn};
 use crate::domain::protocol::{ClientFrame, Established, ServerFrame};
 use crate::domain::replica;
@@ -16,7 +16,7 @@ use crate::domain::room::StoreError;
 use crate::domain::stream::{self, EventLog};
 use crate::platform::event_log::{self, SqlLog};
 use crate::platform::http::{error, json as reply};
-use crate::platform::idempotency::{self, Seen};
+use crate::platform::idempotency;
 use crate::platform::internal::{self, IDEMPOTENCY};
 use crate::platform::outbox::{self, Drained};
 use crate::platform::presence as live;
@@ -162,9 +162,10 @@ impl DurableObject for UserInbox {
         let sql = self.state.storage().sql();
         let ids = match incoming.frame {
             ClientFrame::Resume { since } => {
-                for frame in stream::resume(&SqlLog(&sql), since, self.settings.resume_limit) {
-                    let _ = ws.send_with_str(frame);
-                }
+                socket::send_texts(
+                    &ws,
+                    stream::resume(&SqlLog(&sql), since, self.settings.resume_limit),
+                );
                 return Ok(());
             }
             ClientFrame::MarkRead { notification_id } => Some(vec![notification_id]),
@@ -248,12 +249,10 @@ impl UserInbox {
             unread_count: Some(store.unread_ids().len() as u64),
             ..Default::default()
         };
-        socket::send(&ws, &ServerFrame::ConnectionEstablished(established));
-        if let Some(since) = conn.since {
-            for frame in stream::resume(&store, since, self.settings.resume_limit) {
-                let _ = ws.send_with_str(frame);
-            }
-        }
+        let replay = conn
+            .since
+            .map(|since| stream::resume(&store, since, self.settings.resume_limit));
+        socket::greet(&ws, established, replay);
         Ok(resp)
     }
 
@@ -272,54 +271,28 @@ impl UserInbox {
     ) -> Result<Response, ApiError> {
         let now = now_ms();
         let sql = self.state.storage().sql();
-        if let Some(key) = key {
-            match idempotency::check(&sql, key, print, now).map_err(|_| ApiError::Unavailable)? {
-                Seen::New => {}
-                Seen::Replay { status, body } => {
-                    return reply(
-                        status,
-                        &serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default(),
-                    )
-                    .map_err(|_| ApiError::Internal)
-                }
-                Seen::Conflict => {
-                    return Err(ApiError::Conflict(
-                        "Idempotency-Key was used with another body".into(),
-                    ))
-                }
-            }
-        }
-        let n: NotificationIn = serde_json::from_str(body).map_err(|e| {
-            ApiError::Unprocessable(
-                e.to_string()
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or_default()
-                    .into(),
-            )
-        })?;
-        let user = self.user.borrow().clone();
-        let (view, fanout) = inbox::publish(
-            &mut SqliteInbox {
+        idempotency::once(&sql, key, print, now, || async {
+            let n: NotificationIn =
+                serde_json::from_str(body).map_err(|e| ApiError::Unprocessable(json_error(&e)))?;
+            let user = self.user.borrow().clone();
+            let mut store = SqliteInbox {
                 sql: &sql,
                 user: &user,
-            },
-            n,
-            new_id(),
-            now,
-        )
-        .map_err(ApiError::from)?;
-        self.fan_out(&fanout);
-        let live_devices = self.state.get_websockets().len();
-        outbox::wake_by(&self.state, now)
-            .await
-            .map_err(|_| ApiError::Unavailable)?;
-        let seq = SqlLog(&sql).last_seq();
-        let out = json!({"id": view.id, "user_id": user, "seq": seq, "live_devices": live_devices});
-        if let Some(key) = key {
-            let _ = idempotency::remember(&sql, key, print, 201, &out.to_string(), now);
-        }
-        reply(201, &out).map_err(|_| ApiError::Internal)
+            };
+            let (view, fanout) =
+                inbox::publish(&mut store, n, new_id(), now).map_err(ApiError::from)?;
+            self.fan_out(&fanout);
+            let live_devices = self.state.get_websockets().len();
+            outbox::wake_by(&self.state, now)
+                .await
+                .map_err(|_| ApiError::Unavailable)?;
+            let seq = store.last_seq();
+            Ok((
+                201,
+                json!({"id": view.id, "user_id": user, "seq": seq, "live_devices": live_devices}),
+            ))
+        })
+        .await
     }
 
     async fn list(&self, req: &Request) -> Result<Response, ApiError> {

@@ -2,19 +2,19 @@
 //! sockets, API membership, presence and a bounded event log.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use worker::*;
 
 use crate::domain::config::Settings;
-use crate::domain::errors::{ApiError, Close};
+use crate::domain::errors::{json_error, ApiError, Close};
 use crate::domain::org::{self, EventIn};
-use crate::domain::protocol::{ClientFrame, Established, ServerFrame};
+use crate::domain::protocol::{ClientFrame, Established};
 use crate::domain::replica;
 use crate::domain::stream::{self, EventLog};
 use crate::domain::time::iso;
 use crate::platform::event_log::{self, SqlLog};
 use crate::platform::http::{error, json as reply};
-use crate::platform::idempotency::{self, Seen};
+use crate::platform::idempotency;
 use crate::platform::internal::{self, IDEMPOTENCY};
 use crate::platform::outbox::{self, Drained};
 use crate::platform::presence as live;
@@ -85,10 +85,10 @@ impl DurableObject for OrgHub {
         match incoming.frame {
             ClientFrame::Resume { since } => {
                 let sql = self.state.storage().sql();
-                for frame in stream::resume(&SqlLog(&sql), since, self.settings.org_event_retention)
-                {
-                    let _ = ws.send_with_str(frame);
-                }
+                socket::send_texts(
+                    &ws,
+                    stream::resume(&SqlLog(&sql), since, self.settings.org_event_retention),
+                );
             }
             _ => socket::not_here(&ws, incoming),
         }
@@ -182,12 +182,10 @@ impl OrgHub {
             ),
             ..Default::default()
         };
-        socket::send(&ws, &ServerFrame::ConnectionEstablished(established));
-        if let Some(since) = conn.since {
-            for frame in stream::resume(&log, since, self.settings.org_event_retention) {
-                let _ = ws.send_with_str(frame);
-            }
-        }
+        let replay = conn
+            .since
+            .map(|since| stream::resume(&log, since, self.settings.org_event_retention));
+        socket::greet(&ws, established, replay);
         Ok(resp)
     }
 
@@ -200,50 +198,25 @@ impl OrgHub {
         let now = now_ms();
         let sql = self.state.storage().sql();
         let print = idempotency::fingerprint(body);
-        if let Some(key) = key {
-            match idempotency::check(&sql, key, &print, now).map_err(|_| ApiError::Unavailable)? {
-                Seen::New => {}
-                Seen::Replay { status, body } => {
-                    return reply(
-                        status,
-                        &serde_json::from_str::<Value>(&body).unwrap_or_default(),
-                    )
-                    .map_err(|_| ApiError::Internal)
-                }
-                Seen::Conflict => {
-                    return Err(ApiError::Conflict(
-                        "Idempotency-Key was used with another body".into(),
-                    ))
-                }
-            }
-        }
-        let input: EventIn = serde_json::from_str(body).map_err(|e| {
-            ApiError::Unprocessable(
-                e.to_string()
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or_default()
-                    .into(),
-            )
-        })?;
-        let log = SqlLog(&sql);
-        let (seq, id) = (log.last_seq() + 1, new_id());
-        let (event_type, data) = (input.event_type.clone(), input.data.clone());
-        let frame = org::event_frame(input, id.clone(), seq, now).map_err(ApiError::from)?;
-        log.append(seq, &frame).map_err(|_| ApiError::Unavailable)?;
-        log.trim(self.settings.org_event_retention)
-            .map_err(|_| ApiError::Unavailable)?;
-        let row = replica::org_event(org_id, seq, &id, &event_type, &data, &iso(now));
-        outbox::enqueue(&sql, &[row]).map_err(|_| ApiError::Unavailable)?;
-        let delivered = live::broadcast(&self.state, &frame, None);
-        outbox::wake_by(&self.state, now)
-            .await
-            .map_err(|_| ApiError::Unavailable)?;
-        let out = json!({"id": id, "seq": seq, "delivered": delivered});
-        if let Some(key) = key {
-            let _ = idempotency::remember(&sql, key, &print, 201, &out.to_string(), now);
-        }
-        reply(201, &out).map_err(|_| ApiError::Internal)
+        idempotency::once(&sql, key, &print, now, || async {
+            let input: EventIn =
+                serde_json::from_str(body).map_err(|e| ApiError::Unprocessable(json_error(&e)))?;
+            let log = SqlLog(&sql);
+            let (seq, id) = (log.last_seq() + 1, new_id());
+            let row =
+                replica::org_event(org_id, seq, &id, &input.event_type, &input.data, &iso(now));
+            let frame = org::event_frame(input, id.clone(), seq, now).map_err(ApiError::from)?;
+            log.append(seq, &frame).map_err(|_| ApiError::Unavailable)?;
+            log.trim(self.settings.org_event_retention)
+                .map_err(|_| ApiError::Unavailable)?;
+            outbox::enqueue(&sql, &[row]).map_err(|_| ApiError::Unavailable)?;
+            let delivered = live::broadcast(&self.state, &frame, None);
+            outbox::wake_by(&self.state, now)
+                .await
+                .map_err(|_| ApiError::Unavailable)?;
+            Ok((201, json!({"id": id, "seq": seq, "delivered": delivered})))
+        })
+        .await
     }
 
     async fn set_member(
