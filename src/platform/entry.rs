@@ -43,7 +43,7 @@ async fn handle(req: Request, env: &Env, cfg: &Config) -> Result<Response> {
         Ok(Route::Socket(_)) if !upgrade => http::error(&ApiError::UpgradeRequired),
         Ok(Route::Socket(socket)) => open_socket(&req, env, cfg, socket).await,
         Ok(Route::Api(api)) => super::api::handle(req, env, cfg, api).await,
-        Ok(Route::DevToken) => http::error(&ApiError::NotFound("no such endpoint".into())),
+        Ok(Route::DevToken) => super::dev::token(&req, env, cfg).await,
         Err(RouteError::BadId(_)) if upgrade && path.starts_with("/ws/") => {
             refuse_socket(Close::BadRequest, offered_protocol(&req)?.as_deref())
         }

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod config;
+pub mod dev;
 pub mod entry;
 pub mod event_log;
 pub mod http;

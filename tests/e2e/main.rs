@@ -4,9 +4,11 @@
 
 mod common;
 mod conversation;
+mod conversation_api;
 mod conversation_sync;
 mod foundation;
-mod inbox_org;
+mod inbox;
+mod org;
 
 use libtest_mimic::Arguments;
 
@@ -14,8 +16,10 @@ fn main() {
     let args = Arguments::from_args();
     let mut trials = foundation::trials();
     trials.extend(conversation::trials());
+    trials.extend(conversation_api::trials());
     trials.extend(conversation_sync::trials());
-    trials.extend(inbox_org::trials());
+    trials.extend(inbox::trials());
+    trials.extend(org::trials());
     if args.list {
         libtest_mimic::run(&args, trials).exit();
     }

@@ -6,8 +6,6 @@
 //! (whose calls are synchronous) and the unit tests on memory. [`handle`] returns what to
 //! send; the shell sends it.
 
-use serde_json::Value;
-
 use super::config::Settings;
 use super::errors::{ErrorCode, FrameError};
 use super::identity::Identity;
@@ -389,49 +387,6 @@ fn own(
     Ok(msg)
 }
 
-fn check_content(content: &str, settings: &Settings) -> Result<String, FrameError> {
-    let trimmed = content.trim();
-    if trimmed.is_empty() {
-        return Err(FrameError::invalid("content must not be empty"));
-    }
-    if content.chars().count() > settings.max_content_chars {
-        return Err(FrameError::invalid(format!(
-            "content is longer than {} characters",
-            settings.max_content_chars
-        )));
-    }
-    Ok(content.to_string())
-}
-
-fn check_ref(field: &str, value: &str) -> Result<(), FrameError> {
-    if value.is_empty() || value.chars().count() > MAX_REF_CHARS {
-        return Err(FrameError::invalid(format!(
-            "{field} must be 1-{MAX_REF_CHARS} characters"
-        )));
-    }
-    Ok(())
-}
-
-/// An emoji: a short run of non-ASCII pictographs (or `:shortcode:`), no controls or spaces.
-fn check_emoji(emoji: &str) -> Result<String, FrameError> {
-    let n = emoji.chars().count();
-    let shortcode = emoji.len() > 2
-        && emoji.starts_with(':')
-        && emoji.ends_with(':')
-        && emoji[1..emoji.len() - 1]
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '+' || c == '-');
-    let pictograph = emoji
-        .chars()
-        .all(|c| !c.is_ascii() && !c.is_control() && !c.is_whitespace());
-    if n == 0 || n > MAX_EMOJI_CHARS || !(shortcode || pictograph) {
-        return Err(FrameError::invalid(
-            "emoji must be an emoji or a :shortcode:",
-        ));
-    }
-    Ok(emoji.to_string())
-}
-
 pub fn sender_of(who: &Identity) -> Sender {
     let p = &who.profile;
     Sender {
@@ -445,32 +400,11 @@ pub fn sender_of(who: &Identity) -> Sender {
     }
 }
 
-/// The stored frame of a chat message after its deletion: content gone, marked deleted.
-pub fn erase_message_frame(frame: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(frame).ok()?;
-    let seq = v.get("seq")?.as_u64()?;
-    let mut message: MessageView = serde_json::from_value(v.get("message")?.clone()).ok()?;
-    message.content = None;
-    message.is_deleted = true;
-    Some(ServerFrame::ChatMessage { seq, message }.to_text())
-}
+mod checks;
+mod erase;
 
-/// The stored frame of an edit of a message deleted since: content gone.
-pub fn erase_edit_frame(frame: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(frame).ok()?;
-    let text = |k: &str| v.get(k).and_then(Value::as_str).map(String::from);
-    Some(
-        ServerFrame::MessageEdit {
-            seq: v.get("seq")?.as_u64()?,
-            message_id: text("message_id")?,
-            content: None,
-            edited_at: text("edited_at")?,
-            timestamp: text("timestamp")?,
-        }
-        .to_text(),
-    )
-}
+use checks::{check_content, check_emoji, check_ref};
+pub use erase::{erase_edit_frame, erase_message_frame};
 
 #[cfg(test)]
-#[path = "room_tests.rs"]
 mod tests;
