@@ -1,5 +1,5 @@
 # The two quick-start commands (see README). Both install what is missing first.
-.PHONY: dev test token
+.PHONY: dev test
 dev:
 	bash scripts/dev.sh
 test:

@@ -16,6 +16,10 @@ cargo clippy --all-targets -q -- -D warnings
 log "unit tests (native)"
 cargo test --lib
 
+log "build the Worker (wasm)"
+# Built here so that wrangler dev's own build in the e2e harness is an up-to-date check.
+bash "$ROOT/scripts/build-worker.sh" > "$ROOT/target/worker-build.log" 2>&1 || { tail -n 40 "$ROOT/target/worker-build.log"; exit 1; }
+
 log "end-to-end tests (wrangler dev, real D1 and Durable Objects)"
 cargo test --test e2e
 

@@ -286,6 +286,12 @@ pub fn api_key_matches(presented: &str, configured: &[String]) -> bool {
     }) == 1
 }
 
+/// The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive).
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 /// Where a client put its credentials, and what the server must answer with.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -318,12 +324,7 @@ pub fn credentials(
         .find(|p| !p.starts_with("bearer."))
         .or_else(|| offered.first())
         .map(|p| p.to_string());
-    let header = authorization
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .map(str::trim);
+    let header = authorization.and_then(bearer_token);
     let token = header
         .or(bearer_proto)
         .or(query_token)

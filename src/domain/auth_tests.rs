@@ -284,3 +284,12 @@ fn credentials_come_from_header_subprotocol_or_query() {
     );
     assert_eq!(credentials(Some("Basic abc"), None, Some("")).token, None);
 }
+
+#[test]
+fn bearer_scheme_is_case_insensitive() {
+    assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+    assert_eq!(bearer_token("bearer abc "), Some("abc"));
+    assert_eq!(bearer_token("BEARER abc"), Some("abc"));
+    assert_eq!(bearer_token("Basic abc"), None);
+    assert_eq!(bearer_token("Bearer"), None);
+}

@@ -8,7 +8,7 @@ use super::config::Config;
 use super::http;
 use super::internal::{self, Command};
 use super::socket::now_ms;
-use crate::domain::auth::api_key_matches;
+use crate::domain::auth::{api_key_matches, bearer_token};
 use crate::domain::errors::{json_error, ApiError};
 use crate::domain::identity::Identity;
 use crate::domain::ids::{Id, StreamKey};
@@ -29,11 +29,7 @@ enum Caller {
 /// The server key opens every route; a user JWT only the routes readable by users.
 fn caller(req: &Request, cfg: &Config, route: &ApiRoute) -> Result<Option<Caller>> {
     let header = req.headers().get("Authorization")?;
-    let Some(bearer) = header
-        .as_deref()
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-    else {
+    let Some(bearer) = header.as_deref().and_then(bearer_token) else {
         return Ok(None);
     };
     if api_key_matches(bearer, &cfg.api_keys) {

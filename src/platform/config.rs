@@ -47,9 +47,16 @@ pub fn config(env: &Env) -> Rc<Config> {
                 var(env, "JWT_AUDIENCE").as_deref(),
             )
             .unwrap_or_else(|e| {
+                // Fail closed: keys from the broken set are refused, and the issuer and
+                // audience checks still apply to HS256 tokens.
                 worker::console_error!("configuration: {e}");
-                JwtVerifier::new(var(env, "JWT_SECRET").as_deref(), None, None, None)
-                    .unwrap_or_default()
+                JwtVerifier::new(
+                    var(env, "JWT_SECRET").as_deref(),
+                    None,
+                    var(env, "JWT_ISSUER").as_deref(),
+                    var(env, "JWT_AUDIENCE").as_deref(),
+                )
+                .unwrap_or_default()
             });
             Rc::new(Config {
                 settings: settings(env),

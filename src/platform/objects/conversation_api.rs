@@ -39,8 +39,8 @@ impl ConversationRoom {
         let path = req.path();
         let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
         let result = match (req.method(), segs.as_slice()) {
-            (Method::Put, ["members", user]) => self.put_member(user),
-            (Method::Delete, ["members", user]) => self.delete_member(user),
+            (Method::Put, ["members", user]) => self.put_member(user).await,
+            (Method::Delete, ["members", user]) => self.delete_member(user).await,
             (Method::Get, ["members"]) => Ok(reply(
                 200,
                 &json!({"conversation_id": self.conversation_id(), "members": self.members()}),
@@ -82,23 +82,34 @@ impl ConversationRoom {
         }
     }
 
-    fn put_member(&self, user: &str) -> Result<Response, ApiError> {
+    async fn put_member(&self, user: &str) -> Result<Response, ApiError> {
         self.fixed_members()?;
         let added = self
             .store()
             .add_member(user, &iso(now_ms()))
             .map_err(|_| ApiError::Unavailable)?;
+        if added {
+            // The D1 copy of the membership goes out with the next outbox drain.
+            self.wake_by(now_ms())
+                .await
+                .map_err(|_| ApiError::Unavailable)?;
+        }
         let body =
             json!({"conversation_id": self.conversation_id(), "user_id": user, "member": true});
         reply(if added { 201 } else { 200 }, &body).map_err(|_| ApiError::Internal)
     }
 
-    fn delete_member(&self, user: &str) -> Result<Response, ApiError> {
+    async fn delete_member(&self, user: &str) -> Result<Response, ApiError> {
         self.fixed_members()?;
         let removed = self
             .store()
             .remove_member(user)
             .map_err(|_| ApiError::Unavailable)?;
+        if removed {
+            self.wake_by(now_ms())
+                .await
+                .map_err(|_| ApiError::Unavailable)?;
+        }
         for ws in self.state.get_websockets_with_tag(user) {
             socket::close(&ws, Close::Forbidden);
         }
