@@ -25,6 +25,7 @@ pub fn trials() -> Vec<Trial> {
         trial("limits::content_too_long", content_too_long),
         trial("durability::survives_hibernation", survives_hibernation),
         trial("durability::d1_outage_loses_nothing", d1_outage),
+        trial("durability::d1_gets_every_kind_of_row", d1_every_kind),
     ]
 }
 
@@ -271,5 +272,56 @@ fn d1_outage(s: &Server) -> TestResult {
         ["d1 up", "during 1", "during 2", "during 3"],
         "every row once, in order"
     );
+    Ok(())
+}
+
+/// Polls D1 until `sql` returns `want` rows (the outbox copies asynchronously).
+fn d1_rows(s: &Server, sql: &str, want: usize) -> Result<Vec<Value>, String> {
+    let mut rows = Vec::new();
+    for _ in 0..60 {
+        rows = s.d1_query(sql)?;
+        if rows.len() == want {
+            return Ok(rows);
+        }
+        sleep(Duration::from_millis(250));
+    }
+    Err(format!("D1 never had {want} rows for {sql}: {rows:?}"))
+}
+
+fn d1_every_kind(s: &Server) -> TestResult {
+    let (a, b) = users2();
+    let room = room_with(s, &[&a, &b]);
+    let (mut wa, _) = join(s, &room, &a)?;
+    let (mut wb, _) = join(s, &room, &b)?;
+    let mid = say(&mut wa, "copied")?["message_id"].clone();
+    send(&mut wb, json!({"type": "read_receipt", "message_id": mid}))?;
+    send(
+        &mut wb,
+        json!({"type": "message_reaction", "message_id": mid, "emoji": "✅"}),
+    )?;
+    wb.recv_until("ack")?;
+    wb.recv_until("ack")?;
+    let mid = mid.as_str().unwrap_or_default();
+    let members = d1_rows(
+        s,
+        &format!("SELECT user_id FROM conversation_members WHERE conversation_id = '{room}'"),
+        2,
+    )?;
+    assert_eq!(members.len(), 2);
+    let receipt = d1_rows(
+        s,
+        &format!("SELECT user_id, seq FROM read_receipts WHERE message_id = '{mid}'"),
+        1,
+    )?;
+    assert_eq!(
+        (receipt[0]["user_id"].as_str(), receipt[0]["seq"].as_u64()),
+        (Some(b.as_str()), Some(2))
+    );
+    let reaction = d1_rows(
+        s,
+        &format!("SELECT emoji FROM reactions WHERE message_id = '{mid}'"),
+        1,
+    )?;
+    assert_eq!(reaction[0]["emoji"], "✅");
     Ok(())
 }

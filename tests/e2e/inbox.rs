@@ -188,6 +188,14 @@ fn inbox_api(s: &Server) -> TestResult {
         (page["unread_count"].as_u64(), page["last_seq"].as_u64()),
         (Some(1), Some(3))
     );
+    let read = s.d1_query(&format!(
+        "SELECT is_read FROM notifications WHERE user_id = '{u}' ORDER BY seq"
+    ))?;
+    assert_eq!(
+        read,
+        vec![json!({"is_read": 1}), json!({"is_read": 0})],
+        "read state copied to D1"
+    );
     let (status, all) = s.get(&format!("/api/users/{u}/notifications"), Some(&api_key()));
     assert_eq!(
         (status, all["notifications"].as_array().map(Vec::len)),

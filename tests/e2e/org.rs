@@ -17,6 +17,7 @@ pub fn trials() -> Vec<Trial> {
         trial("org::events_reach_members_only", org_delivery),
         trial("org::resume_inside_and_beyond_window", org_resume),
         trial("org::idempotency_key_and_errors", org_idempotent),
+        trial("org::events_and_members_copied_to_d1", org_d1_copies),
         trial("online::presence_across_users", online_presence),
     ]
 }
@@ -203,4 +204,35 @@ fn online_presence(s: &Server) -> TestResult {
         .iter()
         .any(|u| u["user_id"] == b.as_str()));
     Ok(())
+}
+
+fn org_d1_copies(s: &Server) -> TestResult {
+    let (org, u) = (unique("org"), unique("ann"));
+    assert_eq!(set_org_member(s, &org, &u, "PUT"), 201);
+    post(
+        s,
+        &format!("/api/orgs/{org}/events"),
+        &json!({"event_type": "copied", "data": {"n": 1}}),
+        None,
+    );
+    let query = format!(
+        "SELECT e.event_type, e.seq, e.data, m.user_id FROM org_events e JOIN org_members m ON m.org_id = e.org_id WHERE e.org_id = '{org}'"
+    );
+    for _ in 0..60 {
+        let rows = s.d1_query(&query)?;
+        if let Some(row) = rows.first() {
+            assert_eq!(
+                (
+                    row["event_type"].as_str(),
+                    row["seq"].as_u64(),
+                    row["user_id"].as_str()
+                ),
+                (Some("copied"), Some(1), Some(u.as_str()))
+            );
+            assert_eq!(row["data"], r#"{"n":1}"#);
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    Err("org event and membership never reached D1".into())
 }

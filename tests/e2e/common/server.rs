@@ -99,6 +99,21 @@ impl Server {
         }
     }
 
+    /// Reads this server's local D1 directly and returns the result rows.
+    pub fn d1_query(&self, sql: &str) -> Result<Vec<serde_json::Value>, String> {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let out = wrangler(&root)
+            .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
+            .arg(&self.state_dir)
+            .args(["--command", sql])
+            .output()
+            .map_err(|e| format!("cannot run wrangler: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let parsed: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("d1 query {sql:?}: {e}: {text}"))?;
+        Ok(parsed[0]["results"].as_array().cloned().unwrap_or_default())
+    }
+
     /// The last `lines` lines of the wrangler log.
     pub fn log_tail(&self, lines: usize) -> String {
         let text = fs::read_to_string(&self.log_path).unwrap_or_default();
