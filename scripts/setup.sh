@@ -55,6 +55,12 @@ setup_npm() {
   touch "$stamp"
 }
 
+setup_browser() { # Debian's chromium for the browser tests (Playwright's download is not used)
+  if [ -x /usr/bin/chromium ]; then return; fi
+  log "chromium for the browser tests"
+  apt_install chromium fonts-noto-color-emoji
+}
+
 setup_dev_vars() {
   if [ ! -f "$ROOT/.dev.vars" ]; then
     log "creating .dev.vars from .dev.vars.example (development secrets only)"
@@ -68,4 +74,5 @@ setup_npm
 tools_path
 setup_cargo_tools
 setup_dev_vars
+setup_browser
 log "setup complete"

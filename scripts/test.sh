@@ -23,6 +23,11 @@ bash "$ROOT/scripts/build-worker.sh" > "$ROOT/target/worker-build.log" 2>&1 || {
 log "end-to-end tests (wrangler dev, real D1 and Durable Objects)"
 cargo test --test e2e
 
+log "client unit tests"
+node --test 'client/test/*.test.mjs'
+log "browser tests (chromium + wrangler dev)"
+node --test --test-concurrency=1 'tests/browser/*.test.mjs'
+
 log "wrangler deploy --dry-run (offline bundle check)"
 out="$(mktemp -d)"
 wrangler deploy --dry-run --outdir "$out" > "$out.log" 2>&1 || { cat "$out.log"; exit 1; }

@@ -1,0 +1,561 @@
+// realtime.js: a small, dependency-free client for the edge-realtime WebSocket protocol.
+// Works in browsers and in Node >= 22 (global WebSocket). See client/README.md.
+//
+//   const rt = new RealtimeClient({ url: "ws://127.0.0.1:8787", path: "/ws/chat/general/",
+//                                   getToken: async () => fetchToken() });
+//   rt.on("chat_message", (f) => render(f.message));
+//   await rt.sendMessage("hello");
+
+export const PING_TEXT = '{"type":"ping"}';
+export const SUBPROTOCOL = "realtime.v1";
+
+/** Close codes after which the client does not reconnect on its own. */
+export const CLOSE = Object.freeze({
+  UNAUTHORIZED: 4001,
+  FORBIDDEN: 4003,
+  BAD_REQUEST: 4400,
+  TOO_MANY_SOCKETS: 4429,
+  POLICY: 1008,
+  TOO_BIG: 1009,
+});
+
+// ---------------------------------------------------------------------------------------
+// Pure pieces (exported for tests)
+
+/**
+ * Full-jitter exponential backoff: a uniform delay in [0, min(cap, base * 2^attempt)).
+ * `attempt` counts failures since the last stable connection, starting at 0.
+ */
+export function backoffDelay(attempt, { base = 500, cap = 30000, random = Math.random } = {}) {
+  const n = Math.max(0, Math.floor(attempt));
+  // 2^n overflows nothing useful past ~60; clamp before multiplying.
+  const ceiling = Math.min(cap, base * 2 ** Math.min(n, 60));
+  return Math.floor(random() * ceiling);
+}
+
+/** Error thrown (or rejected) when the outgoing queue is full. */
+export class QueueFullError extends Error {
+  constructor(limit) {
+    super(`realtime: outgoing queue is full (${limit} frames waiting for a connection)`);
+    this.name = "QueueFullError";
+    this.code = "queue_full";
+    this.limit = limit;
+  }
+}
+
+/** Error for an `error` frame answering one of our requests. */
+export class RealtimeError extends Error {
+  constructor(frame) {
+    super(frame.message || frame.code || "request failed");
+    this.name = "RealtimeError";
+    this.code = frame.code;
+    this.frame = frame;
+  }
+}
+
+/** A FIFO with a hard bound: `push` throws QueueFullError instead of growing. */
+export class BoundedQueue {
+  constructor(limit = 100) {
+    if (!(limit > 0)) throw new RangeError("queue limit must be positive");
+    this.limit = limit;
+    this.items = [];
+  }
+  get size() {
+    return this.items.length;
+  }
+  push(item) {
+    if (this.items.length >= this.limit) throw new QueueFullError(this.limit);
+    this.items.push(item);
+  }
+  /** Puts items back at the front (used to resend frames that were never acknowledged). */
+  unshiftAll(items) {
+    this.items.unshift(...items);
+  }
+  shift() {
+    return this.items.shift();
+  }
+  drain() {
+    const all = this.items;
+    this.items = [];
+    return all;
+  }
+}
+
+/**
+ * Remembers the last durable `seq` seen on a stream; `accept(seq)` is true only for a seq
+ * beyond it (so replays and duplicates are dropped) and advances it.
+ */
+export class SeqTracker {
+  constructor(last = null) {
+    this.last = last;
+  }
+  accept(seq) {
+    if (typeof seq !== "number") return true;
+    if (this.last !== null && seq <= this.last) return false;
+    this.last = seq;
+    return true;
+  }
+  reset(last = null) {
+    this.last = last;
+  }
+}
+
+/**
+ * The socket URL: base + path, with `since` (resume point) and optionally `token` in the
+ * query. `url` may be http(s) (turned into ws(s)) or ws(s).
+ */
+export function buildUrl(url, path = "/", { since = null, token = null } = {}) {
+  const u = new URL(path, url.replace(/^http/, "ws"));
+  if (since !== null && since !== undefined) u.searchParams.set("since", String(since));
+  else u.searchParams.delete("since");
+  if (token) u.searchParams.set("token", token);
+  return u.toString();
+}
+
+/** The subprotocols offered: the protocol name and, unless sent in the query, the token. */
+export function protocolsFor(token, tokenIn = "protocol") {
+  return tokenIn === "protocol" && token ? [SUBPROTOCOL, `bearer.${token}`] : [SUBPROTOCOL];
+}
+
+let counter = 0;
+/** A reasonably unique id for client_msg_id / request_id (≤ 64 chars). */
+export function newId(prefix = "c") {
+  const rand =
+    globalThis.crypto?.randomUUID?.().replace(/-/g, "").slice(0, 16) ??
+    Math.random().toString(36).slice(2, 14);
+  counter = (counter + 1) % 1e9;
+  return `${prefix}${Date.now().toString(36)}${counter.toString(36)}${rand}`;
+}
+
+// ---------------------------------------------------------------------------------------
+// The client
+
+/**
+ * One logical connection to one stream (a conversation, the user's notifications, an org).
+ * Events: every server frame by its `type`, plus "message" (every frame), "state"
+ * ({state, code?, reason?}), "resync_required", "resumed", "close" ({code, reason}).
+ */
+export class RealtimeClient {
+  constructor(opts) {
+    const {
+      url,
+      path,
+      token = null,
+      getToken = null,
+      since = null,
+      tokenIn = "protocol",
+      queueLimit = 100,
+      heartbeatMs = 25000,
+      ackTimeoutMs = 30000,
+      stableMs = 5000,
+      backoff = {},
+      WebSocket: WS = globalThis.WebSocket,
+      autoConnect = true,
+    } = opts || {};
+    if (!url || !path) throw new TypeError("RealtimeClient needs {url, path}");
+    if (!token && !getToken) throw new TypeError("RealtimeClient needs {token} or {getToken}");
+    if (!WS) throw new TypeError("no WebSocket implementation (pass {WebSocket})");
+    this.url = url;
+    this.path = path;
+    this.token = token;
+    this.getToken = getToken;
+    this.tokenIn = tokenIn;
+    this.heartbeatMs = heartbeatMs;
+    this.ackTimeoutMs = ackTimeoutMs;
+    this.stableMs = stableMs;
+    this.backoff = backoff;
+    this.WS = WS;
+    this.seq = new SeqTracker(since ?? null);
+    this.queue = new BoundedQueue(queueLimit);
+    this.pending = new Map(); // request_id -> {resolve, reject, timer, frame, text, resend}
+    this.handlers = new Map();
+    this.state = "idle";
+    this.ws = null;
+    this.attempt = 0;
+    this.timers = { retry: null, heartbeat: null, stable: null };
+    this.rejectedToken = null; // the token last refused with 4001
+    this.lastEstablished = null;
+    this._onOnline = () => this._wake("online");
+    this._onOffline = () => this._dropSocket("offline");
+    this._onVisible = () => {
+      if (globalThis.document?.visibilityState === "visible") this._wake("visible");
+    };
+    if (typeof globalThis.addEventListener === "function") {
+      globalThis.addEventListener("online", this._onOnline);
+      globalThis.addEventListener("offline", this._onOffline);
+      globalThis.document?.addEventListener?.("visibilitychange", this._onVisible);
+    }
+    if (autoConnect) queueMicrotask(() => this.connect());
+  }
+
+  /** The last durable seq seen (the resume point), or null. */
+  get lastSeq() {
+    return this.seq.last;
+  }
+
+  on(type, handler) {
+    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
+    this.handlers.get(type).add(handler);
+    return () => this.off(type, handler);
+  }
+
+  off(type, handler) {
+    this.handlers.get(type)?.delete(handler);
+  }
+
+  _emit(type, payload) {
+    for (const h of [...(this.handlers.get(type) ?? [])]) {
+      try {
+        h(payload);
+      } catch (e) {
+        setTimeout(() => {
+          throw e;
+        });
+      }
+    }
+  }
+
+  _setState(state, extra = {}) {
+    if (this.state === state && !extra.code) return;
+    this.state = state;
+    this._emit("state", { state, ...extra });
+  }
+
+  /** Opens the connection (again, after `close()` or a stop). */
+  async connect() {
+    if (this.state === "connecting" || this.state === "open") return;
+    this._clearTimer("retry");
+    this._setState("connecting");
+    let token;
+    try {
+      token = this.getToken ? await this.getToken() : this.token;
+    } catch (e) {
+      this._emit("error", e);
+      return this._scheduleReconnect();
+    }
+    if (this.state !== "connecting") return; // closed meanwhile
+    if (!token || token === this.rejectedToken) {
+      this.stopCode = CLOSE.UNAUTHORIZED;
+      this._setState("stopped", { code: CLOSE.UNAUTHORIZED, reason: "token refused" });
+      return;
+    }
+    this.token = token;
+    const since = this.seq.last;
+    const target = buildUrl(this.url, this.path, {
+      since,
+      token: this.tokenIn === "query" ? token : null,
+    });
+    let ws;
+    try {
+      ws = new this.WS(target, protocolsFor(token, this.tokenIn));
+    } catch (e) {
+      this._emit("error", e);
+      return this._scheduleReconnect();
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      if (this.ws !== ws) return;
+      this.stopCode = null;
+      this.rejectedToken = null;
+      this._setState("open");
+      this._startHeartbeat();
+      this.timers.stable = setTimeout(() => (this.attempt = 0), this.stableMs);
+      this._flush();
+    };
+    ws.onmessage = (ev) => {
+      if (this.ws !== ws) return;
+      this.lastFrameAt = Date.now();
+      this._receive(typeof ev.data === "string" ? ev.data : String(ev.data));
+    };
+    ws.onerror = () => {
+      /* a close follows */
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this._closed(ev.code, ev.reason);
+    };
+  }
+
+  /** Replaces the token (e.g. after a 4001) and reconnects if the client had stopped. */
+  setToken(token) {
+    this.token = token;
+    if (token !== this.rejectedToken) this.rejectedToken = null;
+    if (this.state === "stopped" && this.stopCode === CLOSE.UNAUTHORIZED) this.connect();
+  }
+
+  /** Closes for good (until `connect()`); queued frames and pending requests are rejected. */
+  close(code = 1000, reason = "client closed") {
+    this.stopCode = code;
+    this._teardown();
+    if (this.ws) {
+      const ws = this.ws;
+      this.ws = null;
+      try {
+        ws.close(code, reason);
+      } catch {
+        /* already closed */
+      }
+    }
+    this._failAll(new Error("realtime: client closed"));
+    this._setState("stopped", { code, reason });
+  }
+
+  /** Removes global listeners too; the client cannot be used afterwards. */
+  destroy() {
+    this.close();
+    if (typeof globalThis.removeEventListener === "function") {
+      globalThis.removeEventListener("online", this._onOnline);
+      globalThis.removeEventListener("offline", this._onOffline);
+      globalThis.document?.removeEventListener?.("visibilitychange", this._onVisible);
+    }
+  }
+
+  // ---- sending
+
+  /**
+   * Sends a frame (object or exact text) now, or queues it until connected. Resolves once
+   * handed to the socket; rejects with QueueFullError when the queue is full.
+   */
+  send(frame) {
+    const text = typeof frame === "string" ? frame : JSON.stringify(frame);
+    return new Promise((resolve, reject) => this._enqueue({ text, resolve, reject }));
+  }
+
+  /** Writes `item.text` now or queues it; `item.resolve` runs when it was written. */
+  _enqueue(item) {
+    if (this.state === "stopped") {
+      item.reject(new Error("realtime: client is stopped"));
+      return;
+    }
+    if (this.state === "open" && this.queue.size === 0 && this._write(item.text)) {
+      item.resolve();
+      return;
+    }
+    try {
+      this.queue.push(item);
+    } catch (e) {
+      item.reject(e);
+    }
+  }
+
+  /**
+   * Sends a frame with a fresh `request_id` and resolves with the matching `ack` (rejects
+   * with a RealtimeError on the matching `error`, or on timeout). `resend: true` resends
+   * it after a reconnect if it was never acknowledged: only for idempotent frames.
+   */
+  request(frame, { resend = false } = {}) {
+    const request_id = frame.request_id ?? newId("r");
+    const full = { ...frame, request_id };
+    const text = JSON.stringify(full);
+    return new Promise((resolve, reject) => {
+      const entry = { resolve, reject, text, resend, timer: null, sent: false };
+      entry.timer = setTimeout(() => {
+        this.pending.delete(request_id);
+        reject(new Error(`realtime: no answer to ${frame.type} within ${this.ackTimeoutMs} ms`));
+      }, this.ackTimeoutMs);
+      this.pending.set(request_id, entry);
+      this._enqueue({
+        text,
+        resolve: () => (entry.sent = true),
+        reject: (e) => {
+          clearTimeout(entry.timer);
+          this.pending.delete(request_id);
+          reject(e);
+        },
+      });
+    });
+  }
+
+  /** A chat message; resolves with the ack `{request_id, message_id, seq}`. */
+  sendMessage(content, { parentMessageId = null, clientMsgId = newId("m") } = {}) {
+    const frame = { type: "chat_message", content, client_msg_id: clientMsgId };
+    if (parentMessageId) frame.parent_message_id = parentMessageId;
+    return this.request(frame, { resend: true });
+  }
+  typing(isTyping = true) {
+    return this.send({ type: "typing_indicator", is_typing: !!isTyping });
+  }
+  readReceipt(messageId) {
+    return this.request({ type: "read_receipt", message_id: messageId }, { resend: true });
+  }
+  react(messageId, emoji) {
+    return this.request({ type: "message_reaction", message_id: messageId, emoji });
+  }
+  edit(messageId, content) {
+    return this.request({ type: "message_edit", message_id: messageId, content });
+  }
+  remove(messageId) {
+    return this.request({ type: "message_delete", message_id: messageId });
+  }
+  markRead(notificationId) {
+    return this.request({ type: "mark_read", notification_id: notificationId }, { resend: true });
+  }
+  markAllRead() {
+    return this.request({ type: "mark_all_read" }, { resend: true });
+  }
+
+  // ---- internals
+
+  _write(text) {
+    try {
+      this.ws.send(text);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  _flush() {
+    while (this.state === "open" && this.queue.size > 0) {
+      const item = this.queue.shift();
+      if (!this._write(item.text)) {
+        this.queue.unshiftAll([item]);
+        return;
+      }
+      item.resolve();
+    }
+  }
+
+  _receive(text) {
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (!frame || typeof frame.type !== "string") return;
+    const type = frame.type;
+    if (type === "ack" || type === "error") {
+      const entry = frame.request_id ? this.pending.get(frame.request_id) : null;
+      if (entry) {
+        clearTimeout(entry.timer);
+        this.pending.delete(frame.request_id);
+        if (type === "ack") entry.resolve(frame);
+        else entry.reject(new RealtimeError(frame));
+      }
+    } else if (type === "connection.established") {
+      this.lastEstablished = frame;
+      // A fresh connection (no resume point) starts from the stream's current seq.
+      if (this.seq.last === null && typeof frame.last_seq === "number") {
+        this.seq.reset(frame.last_seq);
+      }
+    } else if (type === "resync_required") {
+      // Missed too much (or our seq is from another life of the stream): the app reloads
+      // history; live events continue from the stream's current seq.
+      this.seq.reset(frame.last_seq ?? null);
+    } else if (typeof frame.seq === "number" && !this.seq.accept(frame.seq)) {
+      return; // duplicate or already-seen replay
+    }
+    this._emit("message", frame);
+    this._emit(type, frame);
+  }
+
+  _startHeartbeat() {
+    this._clearTimer("heartbeat");
+    this.lastFrameAt = Date.now();
+    if (!(this.heartbeatMs > 0)) return;
+    this.timers.heartbeat = setInterval(() => {
+      if (this.state !== "open") return;
+      // Two intervals without a single frame (not even a pong): the link is dead.
+      if (Date.now() - this.lastFrameAt > this.heartbeatMs * 2 + 5000) {
+        this._dropSocket("heartbeat timeout");
+        return;
+      }
+      this._write(PING_TEXT);
+    }, this.heartbeatMs);
+  }
+
+  _clearTimer(name) {
+    const t = this.timers[name];
+    if (t !== null) {
+      clearTimeout(t);
+      clearInterval(t);
+      this.timers[name] = null;
+    }
+  }
+
+  _teardown() {
+    for (const name of Object.keys(this.timers)) this._clearTimer(name);
+  }
+
+  /** Forgets the current socket (the network is gone) and schedules a reconnect. */
+  _dropSocket(reason) {
+    if (!this.ws || this.state === "stopped") return;
+    const ws = this.ws;
+    this.ws = null;
+    try {
+      ws.close(4000, reason);
+    } catch {
+      /* ignore */
+    }
+    this._closed(1006, reason);
+  }
+
+  _closed(code, reason) {
+    this.ws = null;
+    this._clearTimer("heartbeat");
+    this._clearTimer("stable");
+    this._emit("close", { code, reason });
+    // Requests in flight: idempotent ones are resent after reconnecting, others fail now.
+    const resend = [];
+    for (const [id, entry] of this.pending) {
+      if (!entry.sent) continue; // still in the queue: goes out on reconnect
+      if (entry.resend) {
+        entry.sent = false;
+        resend.push({ text: entry.text, resolve: () => (entry.sent = true), reject: () => {} });
+        // (a failure later rejects the request itself through _failAll or its timeout)
+      } else {
+        clearTimeout(entry.timer);
+        this.pending.delete(id);
+        entry.reject(new Error(`realtime: connection lost before the answer (code ${code})`));
+      }
+    }
+    this.queue.unshiftAll(resend);
+    if (code === CLOSE.FORBIDDEN || code === CLOSE.BAD_REQUEST) {
+      this.stopCode = code;
+      this._failAll(new Error(`realtime: stopped by the server (code ${code})`));
+      this._setState("stopped", { code, reason });
+      return;
+    }
+    if (code === CLOSE.UNAUTHORIZED) {
+      this.rejectedToken = this.token;
+      this.stopCode = code;
+      if (!this.getToken) {
+        this._setState("stopped", { code, reason });
+        return;
+      }
+      // getToken may give a new token: try once more (connect() stops if it is the same).
+    }
+    this._setState("closed", { code, reason });
+    this._scheduleReconnect();
+  }
+
+  _scheduleReconnect() {
+    if (this.state === "stopped") return;
+    if (this.state !== "closed") this._setState("closed");
+    this._clearTimer("retry");
+    const delay = backoffDelay(this.attempt++, this.backoff);
+    this.timers.retry = setTimeout(() => {
+      this.timers.retry = null;
+      this.connect();
+    }, delay);
+  }
+
+  /** The network came back or the tab became visible: retry now instead of waiting. */
+  _wake() {
+    if (this.state !== "closed") return;
+    this._clearTimer("retry");
+    this.connect();
+  }
+
+  _failAll(err) {
+    for (const item of this.queue.drain()) item.reject(err);
+    for (const [id, entry] of this.pending) {
+      clearTimeout(entry.timer);
+      this.pending.delete(id);
+      entry.reject(err);
+    }
+  }
+}
+
+export default RealtimeClient;

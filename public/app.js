@@ -1,0 +1,472 @@
+// The demo page: development sign-in, one conversation, notifications and org events,
+// all through realtime.js. Plain DOM code, no build step.
+import { RealtimeClient } from "/realtime.js";
+
+const $ = (sel) => document.querySelector(sel);
+const WS_BASE = location.origin.replace(/^http/, "ws");
+const REACTIONS = ["👍", "❤️", "😂"];
+
+/** Builds an element: h("li", {class: "x", dataset: {id}}, "text", child). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  el.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  return el;
+}
+
+const state = {
+  me: null, // {id, name}
+  conversation: null,
+  org: null,
+  token: null,
+  tokenExp: 0,
+  chat: null,
+  inbox: null,
+  events: null,
+  messages: new Map(), // id -> {view, reactions: Map<emoji, Set<user>>, seenBy: Set<user>}
+  presence: new Map(), // user_id -> name
+  typing: new Map(), // user_id -> {name, timer}
+  notifications: new Map(), // id -> view
+  replyTo: null,
+  lastReceipt: null,
+};
+
+// ---- sign-in and tokens -----------------------------------------------------------------
+
+async function fetchToken() {
+  const q = new URLSearchParams({ user: state.me.id, name: state.me.name });
+  if (state.org) q.set("orgs", state.org);
+  q.set("join", state.conversation);
+  const resp = await fetch(`/dev/token?${q}`);
+  const body = await resp.json().catch(() => ({}));
+  if (!resp.ok) {
+    const why = body.error?.message ?? resp.statusText;
+    throw new Error(resp.status === 404 ? "dev tokens are off (set DEV_TOKENS=\"1\" in .dev.vars)" : why);
+  }
+  state.token = body.token;
+  const claims = JSON.parse(atob(body.token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+  state.tokenExp = claims.exp * 1000;
+  return body.token;
+}
+
+/** The current token, renewed when it has less than five minutes left. */
+async function getToken() {
+  if (!state.token || state.tokenExp - Date.now() < 5 * 60 * 1000) await fetchToken();
+  return state.token;
+}
+
+async function api(path) {
+  const resp = await fetch(path, { headers: { Authorization: `Bearer ${await getToken()}` } });
+  if (!resp.ok) throw new Error(`${path}: ${resp.status}`);
+  return resp.json();
+}
+
+async function signIn(id, name, conversation, org) {
+  state.me = { id, name: name || id };
+  state.conversation = conversation;
+  state.org = org || null;
+  await fetchToken();
+  $("#sign-in").hidden = true;
+  $("#app").hidden = false;
+  $("#me").hidden = false;
+  $("#me-name").textContent = `${state.me.name} (${id})`;
+  $("#conversation-name").textContent = conversation;
+  $("#org-name").textContent = org ? `(${org})` : "";
+  $("#bell").disabled = false;
+  document.title = `${state.me.name} · edge-realtime`;
+  await Promise.all([startChat(), startInbox(), org ? startEvents() : null]);
+}
+
+function watchState(client, stream) {
+  const badge = document.querySelector(`.conn[data-stream="${stream}"]`);
+  client.on("state", ({ state: s, code }) => {
+    badge.dataset.state = s;
+    badge.querySelector("b").textContent = code && s !== "open" ? `${s} (${code})` : s;
+  });
+}
+
+// ---- chat ------------------------------------------------------------------------------
+
+async function loadHistory() {
+  const page = await api(`/api/conversations/${encodeURIComponent(state.conversation)}/messages?limit=50`);
+  $("#messages").replaceChildren();
+  state.messages.clear();
+  for (const m of page.messages) upsertMessage(m);
+  return page.last_seq;
+}
+
+async function startChat() {
+  const since = await loadHistory();
+  const chat = new RealtimeClient({
+    url: WS_BASE,
+    path: `/ws/chat/${encodeURIComponent(state.conversation)}/`,
+    getToken,
+    since,
+  });
+  state.chat = chat;
+  watchState(chat, "chat");
+  chat.on("connection.established", (f) => {
+    state.presence.clear();
+    for (const p of f.presence ?? []) state.presence.set(p.user_id, p.user_name);
+    renderPresence();
+  });
+  chat.on("state", ({ state: s }) => document.body.classList.toggle("offline", s !== "open"));
+  chat.on("resync_required", async () => {
+    await loadHistory();
+  });
+  chat.on("chat_message", (f) => {
+    upsertMessage(f.message);
+    clearTyping(f.message.sender.id);
+    if (f.message.sender.id !== state.me.id) scheduleReceipt(f.message.id);
+  });
+  chat.on("message_edit", (f) => {
+    const m = state.messages.get(f.message_id);
+    if (m) upsertMessage({ ...m.view, content: f.content, is_edited: true });
+  });
+  chat.on("message_delete", (f) => {
+    const m = state.messages.get(f.message_id);
+    if (m) upsertMessage({ ...m.view, content: null, is_deleted: true });
+  });
+  chat.on("message_reaction", (f) => {
+    const m = state.messages.get(f.message_id);
+    if (!m) return;
+    const users = m.reactions.get(f.emoji) ?? new Set();
+    if (f.action === "added") users.add(f.user_id);
+    else users.delete(f.user_id);
+    if (users.size) m.reactions.set(f.emoji, users);
+    else m.reactions.delete(f.emoji);
+    renderMessage(m);
+  });
+  chat.on("read_receipt", (f) => {
+    const m = state.messages.get(f.message_id);
+    if (!m || f.user_id === m.view.sender.id) return;
+    m.seenBy.add(f.user_id);
+    renderMessage(m);
+  });
+  chat.on("typing_indicator", (f) => (f.is_typing ? showTyping(f) : clearTyping(f.user_id)));
+  chat.on("user_status", (f) => {
+    if (f.status === "online") state.presence.set(f.user_id, state.presence.get(f.user_id) ?? (f.username || f.user_id));
+    else {
+      state.presence.delete(f.user_id);
+      clearTyping(f.user_id);
+    }
+    renderPresence();
+  });
+  chat.on("error", (f) => f.message && toast(`Error: ${f.message}`, "error"));
+}
+
+function upsertMessage(view) {
+  let m = state.messages.get(view.id);
+  if (!m) {
+    m = { view, reactions: new Map(), seenBy: new Set(), el: h("li", { class: "message" }) };
+    state.messages.set(view.id, m);
+    $("#messages").append(m.el);
+  } else {
+    m.view = view;
+  }
+  renderMessage(m);
+  const list = $("#messages");
+  list.scrollTop = list.scrollHeight;
+}
+
+function renderMessage(m) {
+  const v = m.view;
+  const mine = v.sender.id === state.me.id;
+  const el = m.el;
+  el.className = `message${mine ? " mine" : ""}${v.is_deleted ? " deleted" : ""}`;
+  el.dataset.id = v.id;
+  el.dataset.seq = v.seq;
+  el.dataset.sender = v.sender.id;
+  const parent = v.parent_message_id ? state.messages.get(v.parent_message_id) : null;
+  const actions = v.is_deleted
+    ? null
+    : h(
+        "span",
+        { class: "actions" },
+        h("button", { type: "button", class: "reply", onclick: () => startReply(v) }, "Reply"),
+        ...REACTIONS.map((e) =>
+          h("button", { type: "button", class: "react", title: `React ${e}`, onclick: () => react(v.id, e) }, e),
+        ),
+        mine ? h("button", { type: "button", class: "edit", onclick: () => startEdit(m) }, "Edit") : null,
+        mine ? h("button", { type: "button", class: "delete", onclick: () => removeMessage(v.id) }, "Delete") : null,
+      );
+  const parts = [
+    parent || v.parent_message_id
+      ? h("div", { class: "reply-to" }, "↪ ", parent ? snippet(parent.view) : "an earlier message")
+      : null,
+    h(
+      "div",
+      { class: "meta" },
+      h("span", { class: "sender" }, v.sender.name || v.sender.username || v.sender.id),
+      h("time", { datetime: v.created_at }, new Date(v.created_at).toLocaleTimeString()),
+      v.is_edited && !v.is_deleted ? h("span", { class: "edited" }, "(edited)") : null,
+    ),
+    h("div", { class: "content" }, v.is_deleted ? "message deleted" : v.content ?? ""),
+    m.reactions.size && !v.is_deleted
+      ? h(
+          "div",
+          { class: "reactions" },
+          ...[...m.reactions].map(([emoji, users]) =>
+            h(
+              "button",
+              {
+                type: "button",
+                class: `chip${users.has(state.me.id) ? " own" : ""}`,
+                dataset: { emoji },
+                title: [...users].join(", "),
+                onclick: () => react(v.id, emoji),
+              },
+              `${emoji} ${users.size}`,
+            ),
+          ),
+        )
+      : null,
+    mine && m.seenBy.size ? h("div", { class: "seen" }, `Seen by ${[...m.seenBy].join(", ")}`) : null,
+    actions,
+  ];
+  el.replaceChildren(...parts.filter(Boolean));
+}
+
+const snippet = (v) => (v.is_deleted ? "a deleted message" : `${v.sender.name || v.sender.id}: ${(v.content ?? "").slice(0, 60)}`);
+
+function startReply(v) {
+  state.replyTo = v.id;
+  $("#reply-snippet").textContent = snippet(v);
+  $("#reply-banner").hidden = false;
+  $("#message-input").focus();
+}
+
+function cancelReply() {
+  state.replyTo = null;
+  $("#reply-banner").hidden = true;
+}
+
+function startEdit(m) {
+  const content = m.el.querySelector(".content");
+  const input = h("input", { class: "edit-input", value: m.view.content ?? "", maxlength: 4000 });
+  const done = () => renderMessage(m);
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") done();
+    if (e.key === "Enter") {
+      e.preventDefault();
+      const text = input.value.trim();
+      if (text && text !== m.view.content) state.chat.edit(m.view.id, text).catch(fail);
+      done();
+    }
+  });
+  content.replaceChildren(input);
+  input.focus();
+}
+
+const react = (id, emoji) => state.chat.react(id, emoji).catch(fail);
+const removeMessage = (id) => state.chat.remove(id).catch(fail);
+const fail = (e) => toast(e.message, "error");
+
+/** One read receipt for the newest message from someone else, while the tab is visible. */
+function scheduleReceipt(id) {
+  state.lastReceipt = id;
+  if (document.visibilityState !== "visible") return;
+  clearTimeout(state.receiptTimer);
+  state.receiptTimer = setTimeout(() => {
+    const target = state.lastReceipt;
+    state.lastReceipt = null;
+    if (target) state.chat.readReceipt(target).catch(() => {});
+  }, 300);
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && state.lastReceipt) scheduleReceipt(state.lastReceipt);
+});
+
+// ---- typing and presence -----------------------------------------------------------------
+
+let typingSentAt = 0;
+let typingStop = null;
+
+function onInput() {
+  if (!state.chat) return;
+  const now = Date.now();
+  if ($("#message-input").value === "") return stopTyping();
+  if (now - typingSentAt > 2000) {
+    typingSentAt = now;
+    state.chat.typing(true).catch(() => {});
+  }
+  clearTimeout(typingStop);
+  typingStop = setTimeout(stopTyping, 3000);
+}
+
+function stopTyping() {
+  clearTimeout(typingStop);
+  if (typingSentAt) {
+    typingSentAt = 0;
+    state.chat.typing(false).catch(() => {});
+  }
+}
+
+function showTyping(f) {
+  const prev = state.typing.get(f.user_id);
+  clearTimeout(prev?.timer);
+  // A lost "stopped typing" frame must not leave the indicator up forever.
+  const timer = setTimeout(() => clearTyping(f.user_id), 6000);
+  state.typing.set(f.user_id, { name: f.user_name || f.user_id, timer });
+  renderTyping();
+}
+
+function clearTyping(userId) {
+  const t = state.typing.get(userId);
+  if (!t) return;
+  clearTimeout(t.timer);
+  state.typing.delete(userId);
+  renderTyping();
+}
+
+function renderTyping() {
+  const names = [...state.typing.values()].map((t) => t.name);
+  $("#typing").textContent = names.length
+    ? `${names.join(", ")} ${names.length === 1 ? "is" : "are"} typing…`
+    : "";
+}
+
+function renderPresence() {
+  $("#presence").replaceChildren(
+    ...[...state.presence]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([id, name]) =>
+        h("li", { class: `online${id === state.me.id ? " me" : ""}`, dataset: { userId: id } }, name),
+      ),
+  );
+}
+
+// ---- notifications ---------------------------------------------------------------------
+
+async function startInbox() {
+  const list = await api(`/api/users/${encodeURIComponent(state.me.id)}/notifications?limit=20`).catch(() => null);
+  for (const n of (list?.notifications ?? []).reverse()) addNotification(n);
+  setBadge(list?.unread_count ?? 0);
+  const inbox = new RealtimeClient({
+    url: WS_BASE,
+    path: "/ws/notifications/",
+    getToken,
+    since: list?.last_seq ?? null,
+  });
+  state.inbox = inbox;
+  watchState(inbox, "inbox");
+  inbox.on("connection.established", (f) => setBadge(f.unread_count ?? 0));
+  inbox.on("unread_count", (f) => setBadge(f.count));
+  inbox.on("notification", (f) => {
+    addNotification(f.notification);
+    toast(f.notification.title || f.notification.body || f.notification.message || "New notification");
+  });
+  inbox.on("notification_read", (f) => {
+    for (const id of f.notification_ids) {
+      const n = state.notifications.get(id);
+      if (n) {
+        n.read = true;
+        n.el.classList.add("read");
+        n.el.querySelector(".mark-read")?.remove();
+      }
+    }
+  });
+}
+
+function addNotification(n) {
+  if (state.notifications.has(n.id)) return;
+  const el = h(
+    "li",
+    { class: `notification${n.read ? " read" : ""}`, dataset: { id: n.id } },
+    h("strong", {}, n.title ?? n.notification_type ?? "notification"),
+    " ",
+    h("span", {}, n.body ?? n.message ?? ""),
+    n.read
+      ? null
+      : h(
+          "button",
+          { type: "button", class: "mark-read", onclick: () => state.inbox.markRead(n.id).catch(fail) },
+          "Mark read",
+        ),
+  );
+  state.notifications.set(n.id, { ...n, el });
+  $("#notifications").prepend(el);
+}
+
+function setBadge(count) {
+  const badge = $("#badge");
+  badge.textContent = String(count);
+  badge.hidden = !count;
+  $("#bell").dataset.unread = String(count);
+}
+
+function toast(text, kind = "info") {
+  const el = h("div", { class: `toast ${kind}`, role: "status" }, text);
+  $("#toasts").append(el);
+  setTimeout(() => el.remove(), 6000);
+}
+
+// ---- org events --------------------------------------------------------------------------
+
+function startEvents() {
+  const events = new RealtimeClient({
+    url: WS_BASE,
+    path: `/ws/events/${encodeURIComponent(state.org)}/`,
+    getToken,
+  });
+  state.events = events;
+  watchState(events, "events");
+  events.on("event", (f) => {
+    $("#events").prepend(
+      h(
+        "li",
+        { class: "event", dataset: { seq: f.seq, type: f.event_type } },
+        h("strong", {}, f.event_type),
+        " ",
+        h("code", {}, JSON.stringify(f.data)),
+      ),
+    );
+  });
+}
+
+// ---- wiring ------------------------------------------------------------------------------
+
+$("#sign-in").addEventListener("submit", (e) => {
+  e.preventDefault();
+  $("#sign-in-error").textContent = "";
+  signIn($("#user-id").value.trim(), $("#user-name").value.trim(), $("#conversation").value.trim(), $("#org").value.trim()).catch(
+    (err) => {
+      $("#sign-in").hidden = false;
+      $("#app").hidden = true;
+      $("#sign-in-error").textContent = err.message;
+    },
+  );
+});
+
+$("#composer").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const input = $("#message-input");
+  const text = input.value.trim();
+  if (!text) return;
+  const parentMessageId = state.replyTo;
+  input.value = "";
+  cancelReply();
+  stopTyping();
+  state.chat.sendMessage(text, { parentMessageId }).catch(fail);
+});
+$("#message-input").addEventListener("input", onInput);
+$("#reply-cancel").addEventListener("click", cancelReply);
+$("#bell").addEventListener("click", () => ($("#notification-panel").hidden = !$("#notification-panel").hidden));
+$("#mark-all-read").addEventListener("click", () => state.inbox?.markAllRead().catch(fail));
+
+// ?user=alice&name=Alice&conversation=general&org=acme signs in at once (handy for demos).
+const params = new URLSearchParams(location.search);
+for (const [param, field] of [["user", "#user-id"], ["name", "#user-name"], ["conversation", "#conversation"], ["org", "#org"]]) {
+  if (params.has(param)) $(field).value = params.get(param);
+}
+if (params.has("user")) $("#sign-in").requestSubmit();
+
+// For tests and the console.
+window.demo = state;
