@@ -1,0 +1,72 @@
+// Minimal JavaScript baseline for the benchmark (bench/README in BENCHMARKS.md): one Durable
+// Object per room, WebSocket Hibernation API, no auth, no validation, no storage. Same wire
+// shape as the service for what the load generator uses.
+
+export class Room {
+  constructor(state) {
+    this.state = state;
+    this.seq = 0;
+  }
+
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (request.method === "POST") {
+      const body = await request.json();
+      this.broadcast(body.content, body.sender?.id ?? "api");
+      return Response.json({ message: { seq: this.seq, content: body.content } }, { status: 201 });
+    }
+    const pair = new WebSocketPair();
+    this.state.acceptWebSocket(pair[1]);
+    pair[1].send(JSON.stringify({
+      type: "connection.established",
+      user_id: url.searchParams.get("user") ?? "anonymous",
+      conversation_id: url.pathname.split("/")[3],
+      last_seq: this.seq,
+      presence: [],
+    }));
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  broadcast(content, sender) {
+    this.seq += 1;
+    const frame = JSON.stringify({
+      type: "chat_message",
+      seq: this.seq,
+      message: { seq: this.seq, content, sender: { id: sender } },
+    });
+    for (const ws of this.state.getWebSockets()) {
+      try { ws.send(frame); } catch { /* closing socket */ }
+    }
+    return this.seq;
+  }
+
+  webSocketMessage(ws, text) {
+    let frame;
+    try { frame = JSON.parse(text); } catch { return; }
+    if (frame.type !== "chat_message") return;
+    const seq = this.broadcast(frame.content, "ws");
+    ws.send(JSON.stringify({ type: "ack", request_id: frame.request_id, seq }));
+  }
+
+  webSocketClose(ws, code) {
+    try { ws.close(code, "bye"); } catch { /* already closed */ }
+  }
+}
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const parts = url.pathname.split("/").filter(Boolean);
+    if (url.pathname === "/healthz") return Response.json({ ok: true });
+    if (parts[0] === "ws" && parts[1] === "chat" && parts[2]) {
+      return env.ROOM.get(env.ROOM.idFromName(parts[2])).fetch(request);
+    }
+    if (parts[0] === "api" && parts[1] === "conversations" && parts[2]) {
+      if (request.method === "PUT" && parts[3] === "members") return Response.json({ ok: true });
+      if (request.method === "POST" && parts[3] === "messages") {
+        return env.ROOM.get(env.ROOM.idFromName(parts[2])).fetch(request);
+      }
+    }
+    return Response.json({ error: { code: "not_found" } }, { status: 404 });
+  },
+};

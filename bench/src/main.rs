@@ -1,0 +1,210 @@
+//! Load generator for the edge-realtime Worker and its JavaScript baseline.
+//!
+//! ```text
+//! edge-realtime-bench all --root R --service-config C --baseline-config C --state D --out F.json [--md BENCHMARKS.md]
+//! edge-realtime-bench fanout|publish|connect|idle --port P [--root R] [options]
+//! edge-realtime-bench report --in F.json --md BENCHMARKS.md
+//! ```
+//! One process and one clock for publisher and subscribers; loopback only; every scenario
+//! has a hard time bound. Results are JSON on stdout (or `--out`).
+
+mod common;
+mod conn;
+mod fanout;
+mod publish;
+mod report;
+mod run;
+mod server;
+mod stats;
+mod ws;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use common::Target;
+use run::{Paths, Plan};
+
+/// `--key value` options after the subcommand.
+struct Args(HashMap<String, String>);
+
+impl Args {
+    fn parse(raw: &[String]) -> Result<Args, String> {
+        let mut map = HashMap::new();
+        let mut it = raw.iter();
+        while let Some(k) = it.next() {
+            let key = k
+                .strip_prefix("--")
+                .ok_or_else(|| format!("expected --option, got {k}"))?;
+            let v = it.next().ok_or_else(|| format!("--{key} needs a value"))?;
+            map.insert(key.to_string(), v.clone());
+        }
+        Ok(Args(map))
+    }
+    fn str(&self, k: &str, default: &str) -> String {
+        self.0
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    }
+    fn num<T: std::str::FromStr>(&self, k: &str, default: T) -> Result<T, String> {
+        self.0.get(k).map_or(Ok(default), |v| {
+            v.parse().map_err(|_| format!("--{k}: bad number {v}"))
+        })
+    }
+    fn path(&self, k: &str) -> Result<PathBuf, String> {
+        self.0
+            .get(k)
+            .map(PathBuf::from)
+            .ok_or_else(|| format!("--{k} is required"))
+    }
+}
+
+fn plan(a: &Args) -> Result<Plan, String> {
+    let subs = a
+        .str("subs", "10,100,500,1000")
+        .split(',')
+        .map(|s| s.trim().parse().map_err(|_| format!("--subs: {s}")))
+        .collect::<Result<_, _>>()?;
+    let cpus = a.str("server-cpus", "1");
+    Ok(Plan {
+        rounds: a.num("rounds", 3)?,
+        subs,
+        fanout: fanout::Opts {
+            subs: 0,
+            messages: a.num("messages", 200)?,
+            rate: a.num("rate", 100.0)?,
+            parallel: a.num("parallel", 32)?,
+            drain: Duration::from_secs(a.num("drain-secs", 30)?),
+        },
+        publish: publish::Opts {
+            concurrency: a.num("publish-c", 8)?,
+            per_task: a.num("publish-n", 50)?,
+            drain: Duration::from_secs(a.num("drain-secs", 30)?),
+        },
+        connect_n: a.num("connect", 200)?,
+        idle_n: a.num("idle", 200)?,
+        idle_for: Duration::from_secs(a.num("idle-secs", 10)?),
+        bound: Duration::from_secs(a.num("bound-secs", 180)?),
+        server_cpus: (cpus != "none").then_some(cpus),
+    })
+}
+
+async fn single(cmd: &str, a: &Args) -> Result<Value, String> {
+    let p = plan(a)?;
+    let root = PathBuf::from(a.str("root", "."));
+    let t = Target::local(&root, a.num("port", 8787)?);
+    let fut = async {
+        match cmd {
+            "fanout" => {
+                fanout::run(
+                    &t,
+                    &fanout::Opts {
+                        subs: a.num("n", 100)?,
+                        ..p.fanout.clone()
+                    },
+                )
+                .await
+            }
+            "publish" => publish::run(&t, &p.publish).await,
+            "connect" => conn::connect(&t, p.connect_n, p.fanout.parallel).await,
+            "idle" => {
+                let pids: Vec<u32> = a
+                    .str("pids", "")
+                    .split(',')
+                    .filter_map(|s| s.parse().ok())
+                    .collect();
+                conn::idle(&t, p.idle_n, p.fanout.parallel, p.idle_for, &pids).await
+            }
+            _ => Err(format!("unknown subcommand {cmd}")),
+        }
+    };
+    Ok(run::bounded(&p, cmd, fut).await)
+}
+
+async fn all(a: &Args) -> Result<Value, String> {
+    let p = plan(a)?;
+    let paths = Paths {
+        root: a.path("root")?,
+        service: a.path("service-config")?,
+        baseline: a.path("baseline-config")?,
+        state: a.path("state")?,
+    };
+    let head = json!({
+        "started_unix_ms": common::run_id(),
+        "machine": report::machine(),
+        "wasm": report::wasm(&paths.root.join("build/index_bg.wasm")),
+        "plan": {
+            "rounds": p.rounds, "subs": p.subs, "messages": p.fanout.messages, "rate": p.fanout.rate,
+            "publish_concurrency": p.publish.concurrency, "publish_per_task": p.publish.per_task,
+            "connect": p.connect_n, "idle": p.idle_n, "idle_s": p.idle_for.as_secs(),
+            "bound_s": p.bound.as_secs(), "server_cpus": p.server_cpus,
+        },
+    });
+    let with_rounds = |rounds: &Value, partial: bool| {
+        let mut v = head.clone();
+        v["rounds"] = rounds["rounds"].clone();
+        v["partial"] = json!(partial);
+        v["summary"] = report::summary(&v);
+        v
+    };
+    // A checkpoint after every target, so that an overall bound hit still leaves results.
+    let out = run::all(&paths, &p, |r| {
+        if let Some(path) = a.0.get("out") {
+            let _ = std::fs::write(path, with_rounds(r, true).to_string());
+        }
+    })
+    .await;
+    Ok(with_rounds(&out, false))
+}
+
+fn write_outputs(a: &Args, v: &Value) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
+    match a.0.get("out") {
+        Some(path) => std::fs::write(path, text + "\n").map_err(|e| format!("{path}: {e}"))?,
+        None if a.0.contains_key("md") => {}
+        None => println!("{text}"),
+    }
+    if let Some(md) = a.0.get("md") {
+        report::write_markdown(std::path::Path::new(md), v)?;
+    }
+    Ok(())
+}
+
+async fn main_inner(argv: &[String]) -> Result<(), String> {
+    let cmd = argv.first().map(String::as_str).unwrap_or("help");
+    let args = Args::parse(argv.get(1..).unwrap_or(&[]))?;
+    let v = match cmd {
+        "all" => all(&args).await?,
+        "report" => {
+            let path = args.path("in")?;
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{path:?}: {e}"))?;
+            serde_json::from_str(&text).map_err(|e| e.to_string())?
+        }
+        "fanout" | "publish" | "connect" | "idle" => single(cmd, &args).await?,
+        _ => return Err(
+            "usage: edge-realtime-bench all|fanout|publish|connect|idle|report [--option value]..."
+                .into(),
+        ),
+    };
+    let args = if cmd == "report" {
+        Args(args.0.into_iter().filter(|(k, _)| k != "out").collect())
+    } else {
+        args
+    };
+    write_outputs(&args, &v)
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    if let Err(e) = rt.block_on(main_inner(&argv)) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,126 @@
+//! `all`: the full comparison. For each round, the service and then the baseline are started
+//! on a fresh `--persist-to` dir (pinned to their own core), every scenario runs against
+//! each with a hard time bound, and the raw results are kept per round.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use crate::common::Target;
+use crate::server::{Server, Spec};
+use crate::{conn, fanout, publish};
+
+/// What `all` runs.
+pub struct Plan {
+    pub rounds: usize,
+    pub subs: Vec<usize>,
+    pub fanout: fanout::Opts,
+    pub publish: publish::Opts,
+    pub connect_n: usize,
+    pub idle_n: usize,
+    pub idle_for: Duration,
+    pub bound: Duration,
+    pub server_cpus: Option<String>,
+}
+
+/// Config files and where state goes.
+pub struct Paths {
+    pub root: PathBuf,
+    pub service: PathBuf,
+    pub baseline: PathBuf,
+    pub state: PathBuf,
+}
+
+/// The publisher's rate limit is lifted so that it can send at the offered rate.
+const SERVICE_VARS: &[(&str, &str)] = &[("RATE_PER_SEC", "100000"), ("RATE_BURST", "100000")];
+
+/// Runs every round, A (service) then B (baseline), and returns `{rounds: [...]}`;
+/// `checkpoint` gets the rounds so far after each target (so a bound hit keeps them).
+pub async fn all(paths: &Paths, plan: &Plan, checkpoint: impl Fn(&Value)) -> Value {
+    let mut rounds = Vec::new();
+    for round in 1..=plan.rounds {
+        let mut entry = Map::new();
+        entry.insert("round".into(), json!(round));
+        for name in ["service", "baseline"] {
+            eprintln!("== round {round}/{}: {name}", plan.rounds);
+            let result = target(paths, plan, name).await;
+            entry.insert(name.into(), result);
+            let mut so_far = rounds.clone();
+            so_far.push(Value::Object(entry.clone()));
+            checkpoint(&json!({ "rounds": so_far, "partial": true }));
+        }
+        rounds.push(Value::Object(entry));
+    }
+    json!({ "rounds": rounds })
+}
+
+async fn target(paths: &Paths, plan: &Plan, name: &str) -> Value {
+    let is_service = name == "service";
+    let spec = Spec {
+        config: if is_service {
+            &paths.service
+        } else {
+            &paths.baseline
+        },
+        migrate_d1: is_service,
+        vars: if is_service { SERVICE_VARS } else { &[] },
+        cpus: plan.server_cpus.as_deref(),
+        state_base: &paths.state,
+    };
+    let mut server = match Server::start(&paths.root, &spec, name).await {
+        Ok(s) => s,
+        Err(e) => return json!({ "error": e }),
+    };
+    let dir = spec.config.parent().unwrap_or(Path::new("."));
+    let t = Target::local(dir, server.port);
+    let out = scenarios(&t, &server, plan).await;
+    server.stop();
+    out
+}
+
+async fn scenarios(t: &Target, server: &Server, plan: &Plan) -> Value {
+    let mut out = Map::new();
+    for &subs in &plan.subs {
+        let o = fanout::Opts {
+            subs,
+            ..plan.fanout.clone()
+        };
+        out.insert(
+            format!("fanout_s{subs}"),
+            bounded(plan, "fanout", fanout::run(t, &o)).await,
+        );
+        settle().await;
+    }
+    out.insert(
+        "publish".into(),
+        bounded(plan, "publish", publish::run(t, &plan.publish)).await,
+    );
+    settle().await;
+    let conn = conn::connect(t, plan.connect_n, plan.fanout.parallel);
+    out.insert("connect".into(), bounded(plan, "connect", conn).await);
+    settle().await;
+    let pids = server.workerd_pids();
+    let idle = conn::idle(t, plan.idle_n, plan.fanout.parallel, plan.idle_for, &pids);
+    out.insert("idle".into(), bounded(plan, "idle", idle).await);
+    Value::Object(out)
+}
+
+/// Lets closed sockets and presence updates of the previous scenario settle.
+async fn settle() {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+}
+
+/// Runs one scenario under the hard bound; an error or timeout becomes `{"error": ...}`.
+pub async fn bounded<F>(plan: &Plan, name: &str, f: F) -> Value
+where
+    F: Future<Output = Result<Value, String>>,
+{
+    eprintln!("   {name} ...");
+    match tokio::time::timeout(plan.bound, f).await {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => json!({ "error": e }),
+        Err(_) => json!({ "error": format!("hit the {:?} time bound", plan.bound) }),
+    }
+}
