@@ -1,7 +1,8 @@
 //! Load generator for the edge-realtime Worker and its JavaScript baseline.
 //!
 //! ```text
-//! edge-realtime-bench all --root R --service-config C --baseline-config C --state D --out F.json [--md BENCHMARKS.md]
+//! edge-realtime-bench all --root R --service-config C --service-script S --baseline-config C
+//!     --baseline-script S --state D --out F.json [--md BENCHMARKS.md]
 //! edge-realtime-bench fanout|publish|connect|idle --port P [--root R] [options]
 //! edge-realtime-bench report --in F.json --md BENCHMARKS.md
 //! ```
@@ -129,7 +130,9 @@ async fn all(a: &Args) -> Result<Value, String> {
     let paths = Paths {
         root: a.path("root")?,
         service: a.path("service-config")?,
+        service_script: a.path("service-script")?,
         baseline: a.path("baseline-config")?,
+        baseline_script: a.path("baseline-script")?,
         state: a.path("state")?,
     };
     let head = json!({

@@ -1,9 +1,9 @@
 //! `all`: the full comparison. For each round, the service and then the baseline are started
-//! on a fresh `--persist-to` dir (pinned to their own core), every scenario runs against
-//! each with a hard time bound, and the raw results are kept per round.
+//! on a fresh state dir (pinned to their own core), every scenario runs against each with a
+//! hard time bound, and the raw results are kept per round.
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
@@ -25,11 +25,13 @@ pub struct Plan {
     pub server_cpus: Option<String>,
 }
 
-/// Config files and where state goes.
+/// What each target runs (its wrangler config and bundled entry module), and where state goes.
 pub struct Paths {
     pub root: PathBuf,
     pub service: PathBuf,
+    pub service_script: PathBuf,
     pub baseline: PathBuf,
+    pub baseline_script: PathBuf,
     pub state: PathBuf,
 }
 
@@ -58,13 +60,18 @@ pub async fn all(paths: &Paths, plan: &Plan, checkpoint: impl Fn(&Value)) -> Val
 
 async fn target(paths: &Paths, plan: &Plan, name: &str) -> Value {
     let is_service = name == "service";
+    let (config, script) = if is_service {
+        (&paths.service, &paths.service_script)
+    } else {
+        (&paths.baseline, &paths.baseline_script)
+    };
+    let dev_vars = paths.root.join(".dev.vars");
+    let migrations = paths.root.join("migrations");
     let spec = Spec {
-        config: if is_service {
-            &paths.service
-        } else {
-            &paths.baseline
-        },
-        migrate_d1: is_service,
+        config,
+        script,
+        migrations: is_service.then_some(migrations.as_path()),
+        dev_vars: (is_service && dev_vars.exists()).then_some(dev_vars.as_path()),
         vars: if is_service { SERVICE_VARS } else { &[] },
         cpus: plan.server_cpus.as_deref(),
         state_base: &paths.state,
@@ -73,8 +80,7 @@ async fn target(paths: &Paths, plan: &Plan, name: &str) -> Value {
         Ok(s) => s,
         Err(e) => return json!({ "error": e }),
     };
-    let dir = spec.config.parent().unwrap_or(Path::new("."));
-    let t = Target::local(dir, server.port);
+    let t = Target::local(&paths.root, server.port);
     let out = scenarios(&t, &server, plan).await;
     server.stop();
     out

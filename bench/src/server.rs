@@ -1,5 +1,6 @@
-//! One `wrangler dev` under test: fresh `--persist-to` dir, optional D1 migrations, CPU
-//! pinning with `taskset`, readiness on `/healthz`, and a stop that ends its whole tree.
+//! One benchmark target served straight on workerd (`bench/serve.mjs`, Miniflare's API, no
+//! wrangler dev proxy): fresh state dir, D1 migrations, CPU pinning with `taskset`,
+//! readiness on `/healthz`, and a stop that ends its whole tree.
 
 use std::fs::{self, File};
 use std::net::TcpListener;
@@ -12,18 +13,25 @@ use crate::common::http;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
 const STOP_GRACE: Duration = Duration::from_secs(10);
+/// What `bench/serve.mjs` prints once the migrations are applied and the port is open.
+const READY_LINE: &str = "ready on http://";
 
 /// How to start one target.
 pub struct Spec<'a> {
+    /// The wrangler config its bindings come from.
     pub config: &'a Path,
-    pub migrate_d1: bool,
+    /// The bundled entry module (Wasm modules beside it are loaded too).
+    pub script: &'a Path,
+    /// D1 migrations to apply first (the service; the baseline has no D1).
+    pub migrations: Option<&'a Path>,
+    pub dev_vars: Option<&'a Path>,
     pub vars: &'a [(&'a str, &'a str)],
-    /// `taskset -c` CPU list for wrangler and workerd (None: unpinned).
+    /// `taskset -c` CPU list for node and workerd (None: unpinned).
     pub cpus: Option<&'a str>,
     pub state_base: &'a Path,
 }
 
-/// A running `wrangler dev`.
+/// A running target.
 pub struct Server {
     pub port: u16,
     child: Child,
@@ -32,17 +40,14 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts wrangler dev for `spec` and waits until `/healthz` answers 200.
+    /// Starts `spec` and waits until it is migrated and `/healthz` answers 200.
     pub async fn start(root: &Path, spec: &Spec<'_>, tag: &str) -> Result<Server, String> {
-        let (port, inspector) = free_ports();
+        let port = free_port();
         let state_dir = spec.state_base.join(format!("{tag}-{port}"));
         let _ = fs::remove_dir_all(&state_dir);
         fs::create_dir_all(&state_dir).map_err(|e| format!("{state_dir:?}: {e}"))?;
-        if spec.migrate_d1 {
-            migrate(root, spec.config, &state_dir)?;
-        }
         let log_path = spec.state_base.join(format!("{tag}-{port}.log"));
-        let child = spawn(root, spec, &state_dir, &log_path, port, inspector)?;
+        let child = spawn(root, spec, &state_dir, &log_path, port)?;
         let mut server = Server {
             port,
             child,
@@ -62,11 +67,12 @@ impl Server {
         while start.elapsed() < READY_TIMEOUT {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!(
-                    "wrangler exited early ({status}); log {:?}",
+                    "the target exited early ({status}); log {:?}",
                     self.log_path
                 ));
             }
-            if matches!(http(addr, "GET", "/healthz", "", None).await, Ok((200, _))) {
+            let migrated = fs::read_to_string(&self.log_path).is_ok_and(|l| l.contains(READY_LINE));
+            if migrated && matches!(http(addr, "GET", "/healthz", "", None).await, Ok((200, _))) {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -77,7 +83,7 @@ impl Server {
         ))
     }
 
-    /// The workerd processes under this wrangler (what serves the Worker).
+    /// The workerd processes under the server (what serves the Worker).
     pub fn workerd_pids(&self) -> Vec<u32> {
         process_tree(self.child.id())
             .into_iter()
@@ -105,64 +111,45 @@ impl Server {
     }
 }
 
-fn wrangler(root: &Path, cpus: Option<&str>) -> Command {
-    let bin = root.join("node_modules/.bin/wrangler");
-    let mut cmd = match cpus {
-        Some(list) => {
-            let mut c = Command::new("taskset");
-            c.args(["-c", list]).arg(bin);
-            c
-        }
-        None => Command::new(bin),
-    };
-    cmd.current_dir(root).env("CI", "true").stdin(Stdio::null());
-    cmd
-}
-
-fn migrate(root: &Path, config: &Path, state_dir: &Path) -> Result<(), String> {
-    let out = wrangler(root, None)
-        .args(["d1", "migrations", "apply", "DB", "--local", "-c"])
-        .arg(config)
-        .arg("--persist-to")
-        .arg(state_dir)
-        .output()
-        .map_err(|e| format!("run wrangler: {e}"))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(format!(
-        "d1 migrations apply failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    ))
-}
-
 fn spawn(
     root: &Path,
     spec: &Spec<'_>,
     state: &Path,
     log: &Path,
     port: u16,
-    inspector: u16,
 ) -> Result<Child, String> {
     let out = File::create(log).map_err(|e| format!("{log:?}: {e}"))?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
-    let mut cmd = wrangler(root, spec.cpus);
-    cmd.args(["dev", "-c"])
+    let mut cmd = match spec.cpus {
+        Some(list) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", list, "node"]);
+            c
+        }
+        None => Command::new("node"),
+    };
+    cmd.current_dir(root)
+        .arg(root.join("bench/serve.mjs"))
+        .arg("--config")
         .arg(spec.config)
-        .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--inspector-port", &inspector.to_string(), "--persist-to"])
+        .arg("--script")
+        .arg(spec.script)
+        .args(["--port", &port.to_string(), "--state"])
         .arg(state)
-        .args([
-            "--log-level",
-            "warn",
-            "--show-interactive-dev-session=false",
-        ])
+        .stdin(Stdio::null())
         .stdout(out)
         .stderr(err);
+    if let Some(dir) = spec.migrations {
+        cmd.arg("--migrations").arg(dir);
+    }
+    if let Some(path) = spec.dev_vars {
+        cmd.arg("--dev-vars").arg(path);
+    }
     for (k, v) in spec.vars {
         cmd.arg("--var").arg(format!("{k}:{v}"));
     }
-    cmd.spawn().map_err(|e| format!("spawn wrangler dev: {e}"))
+    cmd.spawn()
+        .map_err(|e| format!("spawn bench/serve.mjs: {e}"))
 }
 
 fn signal(pids: &[u32], sig: &str) {
@@ -211,9 +198,7 @@ fn stat_field(stat: &str, n: usize) -> Option<&str> {
     stat.rsplit_once(')')?.1.split_whitespace().nth(n)
 }
 
-fn free_ports() -> (u16, u16) {
-    let bind = || TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    let (a, b) = (bind(), bind());
-    let port = |l: &TcpListener| l.local_addr().expect("local addr").port();
-    (port(&a), port(&b))
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local addr").port()
 }
