@@ -12,6 +12,9 @@ use crate::domain::replica::{backoff_ms, Statement};
 const BATCH: usize = 50;
 /// Longest wait between retries while D1 fails.
 const MAX_BACKOFF_MS: i64 = 10_000;
+/// How long a new row may wait for others to join its D1 batch: under load one batch
+/// carries many events instead of one D1 round trip per event.
+pub const COALESCE_MS: i64 = 100;
 
 pub const SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, stmt TEXT NOT NULL);
@@ -114,16 +117,17 @@ pub fn pending(sql: &SqlStorage) -> bool {
         .unwrap_or(false)
 }
 
-/// Makes sure the alarm fires no later than `at_ms`.
-pub async fn wake_by(state: &State, at_ms: i64) -> worker::Result<()> {
+/// Makes sure the alarm fires no later than `at_ms`; returns when it is set for.
+pub async fn wake_by(state: &State, at_ms: i64) -> worker::Result<i64> {
     let storage = state.storage();
     match storage.get_alarm().await? {
-        Some(current) if current <= at_ms => Ok(()),
+        Some(current) if current <= at_ms => Ok(current),
         // An i64 would be an offset from now; the absolute time is a DateTime.
         _ => {
             storage
                 .set_alarm(chrono::DateTime::from_timestamp_millis(at_ms).unwrap_or_default())
-                .await
+                .await?;
+            Ok(at_ms)
         }
     }
 }

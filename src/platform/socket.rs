@@ -74,19 +74,22 @@ pub fn set_auto_pong(state: &State) {
     }
 }
 
-/// Accepts a hibernatable socket tagged with the user id; returns it and the 101 response.
+/// Accepts a hibernatable socket tagged with the user id; returns it, its attachment and
+/// the 101 response.
 pub fn accept(
     state: &State,
     conn: &Connect,
     settings: &Settings,
     now_ms: i64,
-) -> Result<(WebSocket, Response)> {
+) -> Result<(WebSocket, Attachment, Response)> {
     let pair = WebSocketPair::new()?;
     state.accept_websocket_with_tags(&pair.server, &[conn.who.user_id.as_str()]);
     let mut who = conn.who.clone();
     let claim = who.orgs.contains(&conn.stream_id);
     who.orgs.clear(); // checked at connect; kept out to keep the attachment small
-    let sid = (now_ms as u64).wrapping_mul(1000) + (super::random_u64() % 1000);
+                      // The presence roster keys sockets by it, so it must not collide: 53 random bits, the
+    // most a JS number (what the attachment stores) holds exactly.
+    let sid = super::random_u64() >> 11;
     let attachment = Attachment {
         who,
         bucket: Bucket::full(settings.rate_burst, now_ms),
@@ -98,7 +101,7 @@ pub fn accept(
         Response::from_websocket(pair.client)?,
         conn.protocol.as_deref(),
     )?;
-    Ok((pair.server, resp))
+    Ok((pair.server, attachment, resp))
 }
 
 /// The same socket (the runtime hands out one JS object per socket).

@@ -24,8 +24,9 @@ pub struct ConversationRoom {
     pub(super) settings: Settings,
     /// The conversation id, learned from the first request and kept in SQLite.
     id: RefCell<Option<String>>,
-    /// The alarm is known to be set (reset when it fires or the object wakes).
-    alarm_armed: Cell<bool>,
+    /// When the alarm is known to be set for (cleared when it fires or the object wakes).
+    alarm_at: Cell<Option<i64>>,
+    pub(super) roster: live::Roster,
 }
 
 impl DurableObject for ConversationRoom {
@@ -39,7 +40,8 @@ impl DurableObject for ConversationRoom {
             state,
             env,
             id: RefCell::new(None),
-            alarm_armed: Cell::new(false),
+            alarm_at: Cell::new(None),
+            roster: live::Roster::default(),
         }
     }
 
@@ -88,7 +90,7 @@ impl DurableObject for ConversationRoom {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.alarm_armed.set(false);
+        self.alarm_at.set(None);
         let now = now_ms();
         let sql = self.state.storage().sql();
         let next_grace = live::expire(&self.state, &sql, now);
@@ -161,8 +163,15 @@ impl ConversationRoom {
         }
         let now = now_ms();
         let store = self.store();
-        let (ws, resp) = socket::accept(&self.state, &conn, &self.settings, now)?;
-        live::opened(&self.state, &store.sql, &conn.who, &ws, others, now)?;
+        let (ws, att, resp) = socket::accept(&self.state, &conn, &self.settings, now)?;
+        live::opened(
+            &self.state,
+            &store.sql,
+            &self.roster,
+            (&ws, &att),
+            others,
+            now,
+        )?;
         let established = Established {
             user_id: user,
             user_name: conn.who.display_name().to_string(),
@@ -179,7 +188,7 @@ impl ConversationRoom {
     }
 
     pub(super) fn presence(&self) -> Vec<crate::domain::protocol::PresenceEntry> {
-        live::list(&self.state, &self.state.storage().sql())
+        live::list(&self.state, &self.state.storage().sql(), &self.roster)
     }
 
     fn handle_frame(&self, att: &Attachment, incoming: Incoming, now: i64) -> Outcome {
@@ -207,7 +216,7 @@ impl ConversationRoom {
         if let Some(b) = outcome.broadcast {
             self.broadcast(&b.text, if b.include_sender { None } else { Some(sender) });
             if b.include_sender {
-                self.wake_by(now_ms()).await?;
+                self.wake_by(now_ms() + outbox::COALESCE_MS).await?;
             }
         }
         Ok(())
@@ -218,12 +227,14 @@ impl ConversationRoom {
         live::broadcast(&self.state, text, except);
     }
 
+    /// Makes sure the alarm fires by `at`, skipping the storage round trip when an alarm
+    /// this object set is already due no later.
     pub(super) async fn wake_by(&self, at: i64) -> Result<()> {
-        if self.alarm_armed.get() && at >= now_ms() {
+        if self.alarm_at.get().is_some_and(|set| set <= at) {
             return Ok(());
         }
-        outbox::wake_by(&self.state, at).await?;
-        self.alarm_armed.set(true);
+        let set = outbox::wake_by(&self.state, at).await?;
+        self.alarm_at.set(Some(set));
         Ok(())
     }
 
@@ -231,6 +242,7 @@ impl ConversationRoom {
         live::gone(
             &self.state,
             &self.state.storage().sql(),
+            &self.roster,
             ws,
             &self.settings,
             now_ms(),

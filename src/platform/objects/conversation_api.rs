@@ -16,8 +16,8 @@ use crate::domain::time::iso;
 use crate::platform::http::{error, json as reply};
 use crate::platform::idempotency;
 use crate::platform::internal::{IDEMPOTENCY, USER};
-use crate::platform::new_id;
 use crate::platform::socket::{self, now_ms};
+use crate::platform::{new_id, outbox};
 
 /// Body of `POST /api/conversations/{id}/messages`.
 #[derive(Deserialize)]
@@ -153,7 +153,9 @@ impl ConversationRoom {
             };
             if let Some(b) = &outcome.broadcast {
                 self.broadcast(&b.text, None);
-                self.wake_by(now).await.map_err(|_| ApiError::Unavailable)?;
+                self.wake_by(now + outbox::COALESCE_MS)
+                    .await
+                    .map_err(|_| ApiError::Unavailable)?;
             }
             Ok((201, json!({"message": view})))
         })

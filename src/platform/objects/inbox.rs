@@ -241,7 +241,7 @@ impl UserInbox {
             sql: &sql,
             user: &user,
         };
-        let (ws, resp) = socket::accept(&self.state, &conn, &self.settings, now_ms())?;
+        let (ws, _, resp) = socket::accept(&self.state, &conn, &self.settings, now_ms())?;
         let established = Established {
             user_id: conn.who.user_id.clone(),
             user_name: conn.who.display_name().to_string(),

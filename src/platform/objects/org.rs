@@ -29,6 +29,7 @@ pub struct OrgHub {
     state: State,
     env: Env,
     settings: Settings,
+    roster: live::Roster,
 }
 
 impl DurableObject for OrgHub {
@@ -49,6 +50,7 @@ impl DurableObject for OrgHub {
             settings: config::settings(&env),
             state,
             env,
+            roster: live::Roster::default(),
         }
     }
 
@@ -69,10 +71,11 @@ impl DurableObject for OrgHub {
             }
             (Method::Put, ["members", user]) => self.set_member(&org, user, true).await,
             (Method::Delete, ["members", user]) => self.set_member(&org, user, false).await,
-            (Method::Get, ["presence"]) => {
-                reply(200, &json!({"users": live::list(&self.state, &sql)}))
-                    .map_err(|_| ApiError::Internal)
-            }
+            (Method::Get, ["presence"]) => reply(
+                200,
+                &json!({"users": live::list(&self.state, &sql, &self.roster)}),
+            )
+            .map_err(|_| ApiError::Internal),
             _ => Err(ApiError::NotFound("no such endpoint".into())),
         };
         result.or_else(|e| error(&e))
@@ -106,6 +109,7 @@ impl DurableObject for OrgHub {
         live::gone(
             &self.state,
             &self.state.storage().sql(),
+            &self.roster,
             &ws,
             &self.settings,
             now_ms(),
@@ -117,6 +121,7 @@ impl DurableObject for OrgHub {
         live::gone(
             &self.state,
             &self.state.storage().sql(),
+            &self.roster,
             &ws,
             &self.settings,
             now_ms(),
@@ -166,8 +171,8 @@ impl OrgHub {
             return conn.refuse(Close::TooManySockets);
         }
         let now = now_ms();
-        let (ws, resp) = socket::accept(&self.state, &conn, &self.settings, now)?;
-        live::opened(&self.state, &sql, &conn.who, &ws, others, now)?;
+        let (ws, att, resp) = socket::accept(&self.state, &conn, &self.settings, now)?;
+        live::opened(&self.state, &sql, &self.roster, (&ws, &att), others, now)?;
         let log = SqlLog(&sql);
         let established = Established {
             user_id: user,
@@ -175,7 +180,7 @@ impl OrgHub {
             last_seq: log.last_seq(),
             org_id: Some(org_id.to_string()),
             online: Some(
-                live::list(&self.state, &sql)
+                live::list(&self.state, &sql, &self.roster)
                     .into_iter()
                     .map(|p| p.user_id)
                     .collect(),
