@@ -3,6 +3,7 @@
 //
 //   node bench/serve.mjs --config wrangler.toml --script bundle/shim.js --port 8790 \
 //        --state DIR [--dev-vars .dev.vars] [--migrations migrations] [--var KEY:VALUE]...
+//        [--inspector-port N]   (V8 inspector, for bench/profile.mjs)
 //
 // The bindings (Durable Objects, D1, [vars]) come from the wrangler config, exactly as
 // wrangler dev derives them; `--dev-vars` and `--var` override vars like they do there.
@@ -59,12 +60,16 @@ async function migrate(mf, dir) {
 
 const opts = parseArgs(process.argv.slice(2));
 const { workerOptions } = unstable_getMiniflareWorkerOptions(resolve(opts.config));
+// Static assets are served by a router worker in front of the Worker; the socket and API
+// paths never match a file, so the benchmark leaves it out (the baseline has none either).
+delete workerOptions.assets;
 const devVars = opts["dev-vars"] ? readDevVars(opts["dev-vars"]) : {};
 const state = resolve(opts.state);
 const mf = new Miniflare(convertV4MiniflareOptions({
   host: "127.0.0.1",
   port: Number(opts.port),
   resourcePersistencePath: state,
+  ...(opts["inspector-port"] ? { inspectorPort: Number(opts["inspector-port"]) } : {}),
   log: new Log(LogLevel.WARN),
   workers: [
     {

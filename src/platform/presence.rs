@@ -1,13 +1,13 @@
-//! Presence on an object's sockets, shared by conversation rooms and org hubs: who is
-//! online comes from the hibernatable sockets' attachments (through a [`Roster`]), the
-//! reconnect grace window from SQLite, and the object's alarm ends expired grace windows.
-//! Also the one broadcast every object uses.
+//! An object's sockets ([`Hub`]: the one broadcast every object uses) and presence on
+//! them, shared by conversation rooms and org hubs: who is online comes from the
+//! hibernatable sockets' attachments (cached in the hub's roster), the reconnect grace
+//! window from SQLite, and the object's alarm ends expired grace windows.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use worker::{Result, SqlStorage, SqlStorageValue, State, WebSocket};
 
 use super::outbox;
@@ -25,15 +25,25 @@ pub const SCHEMA: &str =
 mod js {
     use wasm_bindgen::prelude::*;
 
-    #[wasm_bindgen]
+    // The broadcast loop runs in JS: per socket it is then one `send` of one JS string,
+    // as in a JS Worker, instead of a Wasm→JS call per socket plus turning the runtime's
+    // socket array into Rust handles first.
+    #[wasm_bindgen(inline_js = "
+export function socketCount(state) {
+  return state.getWebSockets().length;
+}
+export function broadcast(state, text, except) {
+  let sent = 0;
+  for (const ws of state.getWebSockets()) {
+    if (ws === except) continue;
+    try { ws.send(text); sent += 1; } catch (_) { /* the socket is closing */ }
+  }
+  return sent;
+}")]
     extern "C" {
-        /// A server WebSocket seen only through the one method a broadcast needs.
-        pub type Sendable;
-
-        /// `WebSocket.send` taking an already-made JS string: a broadcast decodes its
-        /// frame from Wasm memory once instead of once per socket (as `send_with_str` does).
-        #[wasm_bindgen(method, catch, js_name = send)]
-        pub fn send(this: &Sendable, data: &JsValue) -> Result<(), JsValue>;
+        pub fn broadcast(state: &JsValue, text: &str, except: &JsValue) -> u32;
+        #[wasm_bindgen(js_name = socketCount)]
+        pub fn socket_count(state: &JsValue) -> u32;
     }
 }
 
@@ -72,37 +82,45 @@ fn in_grace(sql: &SqlStorage, user_id: &str) -> bool {
     .is_ok_and(|rows| !rows.is_empty())
 }
 
-/// One serialized frame to every socket (but `except`); returns how many took it.
-pub fn broadcast(state: &State, text: &str, except: Option<&WebSocket>) -> usize {
-    let frame = JsValue::from_str(text);
-    let mut sent = 0;
-    for ws in state.get_websockets() {
-        if except.is_some_and(|e| socket::same(e, &ws)) {
-            continue;
-        }
-        // A send fails only on a socket that is already closing.
-        let target: &worker::web_sys::WebSocket = ws.as_ref();
-        if target.unchecked_ref::<js::Sendable>().send(&frame).is_ok() {
-            sent += 1;
-        }
-    }
-    sent
-}
-
 /// Who holds which socket here, by socket id: (user id, display name).
 type Members = BTreeMap<u64, (String, String)>;
 
-/// The object's sockets as presence needs them, kept in memory so that a join does not
-/// deserialize every other socket's attachment (which made filling a room quadratic).
-/// It is only a cache of the attachments: built from them after a wake, and built again
-/// whenever its size disagrees with the runtime's socket count, so it cannot drift.
-#[derive(Default)]
-pub struct Roster(RefCell<Option<Members>>);
+/// An object's sockets: the broadcast every object uses, and the roster presence reads.
+///
+/// The roster is kept in memory so that a join does not deserialize every other socket's
+/// attachment (which made filling a room quadratic). It is only a cache of the attachments:
+/// built from them after a wake, and built again whenever its size disagrees with the
+/// runtime's socket count, so it cannot drift from the sockets that are really open.
+pub struct Hub {
+    /// The runtime's state as JS sees it, for the loops that run in JS.
+    js: JsValue,
+    roster: RefCell<Option<Members>>,
+}
 
-impl Roster {
-    fn with<R>(&self, state: &State, f: impl FnOnce(&mut Members) -> R) -> R {
-        let live = state.get_websockets().len();
-        let mut slot = self.0.borrow_mut();
+impl Hub {
+    /// Keeps a JS handle on the object's state; hands the same state back.
+    pub fn new(state: State) -> (State, Hub) {
+        let inner = state._inner();
+        let js = AsRef::<JsValue>::as_ref(&inner).clone();
+        let hub = Hub {
+            js,
+            roster: RefCell::new(None),
+        };
+        (State::from(inner), hub)
+    }
+
+    /// One serialized frame to every socket (but `except`); returns how many took it.
+    pub fn broadcast(&self, text: &str, except: Option<&WebSocket>) -> usize {
+        let except = except.map_or(JsValue::UNDEFINED, |ws| {
+            let ws: &worker::web_sys::WebSocket = ws.as_ref();
+            AsRef::<JsValue>::as_ref(ws).clone()
+        });
+        js::broadcast(&self.js, text, &except) as usize
+    }
+
+    fn roster<R>(&self, state: &State, f: impl FnOnce(&mut Members) -> R) -> R {
+        let live = js::socket_count(&self.js) as usize;
+        let mut slot = self.roster.borrow_mut();
         if slot.as_ref().is_none_or(|m| m.len() != live) {
             *slot = Some(load(state));
         }
@@ -110,14 +128,14 @@ impl Roster {
     }
 
     fn add(&self, sid: u64, who: &Identity) {
-        if let Some(members) = self.0.borrow_mut().as_mut() {
+        if let Some(members) = self.roster.borrow_mut().as_mut() {
             members.insert(sid, (who.user_id.clone(), who.display_name().to_string()));
         }
     }
 
     /// Forgets socket `sid` of `user`; returns how many sockets that user still has.
     fn remove(&self, state: &State, sid: u64, user: &str) -> usize {
-        self.with(state, |m| {
+        self.roster(state, |m| {
             m.remove(&sid);
             m.values().filter(|(u, _)| u == user).count()
         })
@@ -125,7 +143,7 @@ impl Roster {
 
     /// (user id, display name) of every open socket.
     fn entries(&self, state: &State) -> Vec<(String, String)> {
-        self.with(state, |m| m.values().cloned().collect())
+        self.roster(state, |m| m.values().cloned().collect())
     }
 }
 
@@ -141,20 +159,19 @@ fn load(state: &State) -> Members {
 
 /// A socket of `who` was just accepted (`others` = that user's sockets before it).
 pub fn opened(
-    state: &State,
+    hub: &Hub,
     sql: &SqlStorage,
-    roster: &Roster,
     new: (&WebSocket, &Attachment),
     others: usize,
     now: i64,
 ) -> Result<()> {
     let (ws, att) = new;
-    roster.add(att.sid, &att.who);
+    hub.add(att.sid, &att.who);
     match presence::on_open(others, in_grace(sql, &att.who.user_id)) {
         OnOpen::AnnounceOnline => {
             let who = &att.who;
             let frame = ServerFrame::user_status(&who.user_id, who.username(), true, iso(now));
-            broadcast(state, &frame.to_text(), Some(ws));
+            hub.broadcast(&frame.to_text(), Some(ws));
         }
         OnOpen::CancelGrace => {
             sql.exec(
@@ -170,8 +187,8 @@ pub fn opened(
 /// A socket closed or failed: the user's last one starts the grace window.
 pub async fn gone(
     state: &State,
+    hub: &Hub,
     sql: &SqlStorage,
-    roster: &Roster,
     ws: &WebSocket,
     settings: &Settings,
     now: i64,
@@ -180,7 +197,7 @@ pub async fn gone(
         return Ok(());
     };
     let user = &att.who.user_id;
-    let remaining = roster.remove(state, att.sid, user);
+    let remaining = hub.remove(state, att.sid, user);
     if let Some(deadline) = presence::on_close(remaining, now, settings.presence_grace_ms) {
         sql.exec(
             "INSERT OR REPLACE INTO grace (user_id, user_name, username, deadline) VALUES (?, ?, ?, ?)",
@@ -193,7 +210,7 @@ pub async fn gone(
 
 /// Ends grace windows that ran out; users with no socket back are announced offline.
 /// Returns the next deadline still pending.
-pub fn expire(state: &State, sql: &SqlStorage, now: i64) -> Option<i64> {
+pub fn expire(state: &State, hub: &Hub, sql: &SqlStorage, now: i64) -> Option<i64> {
     for g in grace(sql).into_iter().filter(|g| g.deadline <= now) {
         let _ = sql.exec(
             "DELETE FROM grace WHERE user_id = ?",
@@ -201,15 +218,15 @@ pub fn expire(state: &State, sql: &SqlStorage, now: i64) -> Option<i64> {
         );
         if state.get_websockets_with_tag(&g.user_id).is_empty() {
             let frame = ServerFrame::user_status(&g.user_id, &g.username, false, iso(now));
-            broadcast(state, &frame.to_text(), None);
+            hub.broadcast(&frame.to_text(), None);
         }
     }
     grace(sql).first().map(|g| g.deadline)
 }
 
 /// Users online now: open sockets per user, plus users inside their grace window.
-pub fn list(state: &State, sql: &SqlStorage, roster: &Roster) -> Vec<PresenceEntry> {
-    let sockets = roster.entries(state);
+pub fn list(state: &State, hub: &Hub, sql: &SqlStorage) -> Vec<PresenceEntry> {
+    let sockets = hub.entries(state);
     let in_grace: Vec<(String, String)> = grace(sql)
         .into_iter()
         .map(|g| (g.user_id, g.user_name))

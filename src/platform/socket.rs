@@ -88,7 +88,7 @@ pub fn accept(
     let claim = who.orgs.contains(&conn.stream_id);
     who.orgs.clear(); // checked at connect; kept out to keep the attachment small
                       // The presence roster keys sockets by it, so it must not collide: 53 random bits, the
-    // most a JS number (what the attachment stores) holds exactly.
+                      // most a JS number (what the attachment stores) holds exactly.
     let sid = super::random_u64() >> 11;
     let attachment = Attachment {
         who,

@@ -26,11 +26,12 @@ pub struct ConversationRoom {
     id: RefCell<Option<String>>,
     /// When the alarm is known to be set for (cleared when it fires or the object wakes).
     alarm_at: Cell<Option<i64>>,
-    pub(super) roster: live::Roster,
+    pub(super) hub: live::Hub,
 }
 
 impl DurableObject for ConversationRoom {
     fn new(state: State, env: Env) -> Self {
+        let (state, hub) = live::Hub::new(state);
         socket::set_auto_pong(&state);
         if let Err(e) = create_schema(&state.storage().sql()) {
             console_error!("room schema: {e}");
@@ -41,7 +42,7 @@ impl DurableObject for ConversationRoom {
             env,
             id: RefCell::new(None),
             alarm_at: Cell::new(None),
-            roster: live::Roster::default(),
+            hub,
         }
     }
 
@@ -93,7 +94,7 @@ impl DurableObject for ConversationRoom {
         self.alarm_at.set(None);
         let now = now_ms();
         let sql = self.state.storage().sql();
-        let next_grace = live::expire(&self.state, &sql, now);
+        let next_grace = live::expire(&self.state, &self.hub, &sql, now);
         if let Drained::Again(at) = outbox::drain(&sql, &self.env, now).await? {
             self.wake_by(at).await?;
         }
@@ -164,14 +165,7 @@ impl ConversationRoom {
         let now = now_ms();
         let store = self.store();
         let (ws, att, resp) = socket::accept(&self.state, &conn, &self.settings, now)?;
-        live::opened(
-            &self.state,
-            &store.sql,
-            &self.roster,
-            (&ws, &att),
-            others,
-            now,
-        )?;
+        live::opened(&self.hub, &store.sql, (&ws, &att), others, now)?;
         let established = Established {
             user_id: user,
             user_name: conn.who.display_name().to_string(),
@@ -188,7 +182,7 @@ impl ConversationRoom {
     }
 
     pub(super) fn presence(&self) -> Vec<crate::domain::protocol::PresenceEntry> {
-        live::list(&self.state, &self.state.storage().sql(), &self.roster)
+        live::list(&self.state, &self.hub, &self.state.storage().sql())
     }
 
     fn handle_frame(&self, att: &Attachment, incoming: Incoming, now: i64) -> Outcome {
@@ -224,7 +218,7 @@ impl ConversationRoom {
 
     /// One serialized frame to every socket (but `except`).
     pub(super) fn broadcast(&self, text: &str, except: Option<&WebSocket>) {
-        live::broadcast(&self.state, text, except);
+        self.hub.broadcast(text, except);
     }
 
     /// Makes sure the alarm fires by `at`, skipping the storage round trip when an alarm
@@ -241,8 +235,8 @@ impl ConversationRoom {
     async fn socket_gone(&self, ws: &WebSocket) -> Result<()> {
         live::gone(
             &self.state,
+            &self.hub,
             &self.state.storage().sql(),
-            &self.roster,
             ws,
             &self.settings,
             now_ms(),

@@ -31,6 +31,7 @@ pub struct UserInbox {
     env: Env,
     settings: Settings,
     user: RefCell<String>,
+    hub: live::Hub,
 }
 
 struct SqliteInbox<'a> {
@@ -112,6 +113,7 @@ impl SqliteInbox<'_> {
 
 impl DurableObject for UserInbox {
     fn new(state: State, env: Env) -> Self {
+        let (state, hub) = live::Hub::new(state);
         socket::set_auto_pong(&state);
         let sql = state.storage().sql();
         if let Err(e) = event_log::create(
@@ -130,6 +132,7 @@ impl DurableObject for UserInbox {
             state,
             env,
             user: RefCell::new(String::new()),
+            hub,
         }
     }
 
@@ -259,7 +262,7 @@ impl UserInbox {
     /// Sends each frame to every device of the user.
     fn fan_out(&self, frames: &Fanout) {
         for frame in frames {
-            live::broadcast(&self.state, frame, None);
+            self.hub.broadcast(frame, None);
         }
     }
 

@@ -29,11 +29,12 @@ pub struct OrgHub {
     state: State,
     env: Env,
     settings: Settings,
-    roster: live::Roster,
+    hub: live::Hub,
 }
 
 impl DurableObject for OrgHub {
     fn new(state: State, env: Env) -> Self {
+        let (state, hub) = live::Hub::new(state);
         socket::set_auto_pong(&state);
         let sql = state.storage().sql();
         let schemas = [
@@ -50,7 +51,7 @@ impl DurableObject for OrgHub {
             settings: config::settings(&env),
             state,
             env,
-            roster: live::Roster::default(),
+            hub,
         }
     }
 
@@ -73,7 +74,7 @@ impl DurableObject for OrgHub {
             (Method::Delete, ["members", user]) => self.set_member(&org, user, false).await,
             (Method::Get, ["presence"]) => reply(
                 200,
-                &json!({"users": live::list(&self.state, &sql, &self.roster)}),
+                &json!({"users": live::list(&self.state, &self.hub, &sql)}),
             )
             .map_err(|_| ApiError::Internal),
             _ => Err(ApiError::NotFound("no such endpoint".into())),
@@ -108,8 +109,8 @@ impl DurableObject for OrgHub {
         socket::answer_close(&ws, code);
         live::gone(
             &self.state,
+            &self.hub,
             &self.state.storage().sql(),
-            &self.roster,
             &ws,
             &self.settings,
             now_ms(),
@@ -120,8 +121,8 @@ impl DurableObject for OrgHub {
     async fn websocket_error(&self, ws: WebSocket, _error: Error) -> Result<()> {
         live::gone(
             &self.state,
+            &self.hub,
             &self.state.storage().sql(),
-            &self.roster,
             &ws,
             &self.settings,
             now_ms(),
@@ -132,7 +133,7 @@ impl DurableObject for OrgHub {
     async fn alarm(&self) -> Result<Response> {
         let now = now_ms();
         let sql = self.state.storage().sql();
-        let next_grace = live::expire(&self.state, &sql, now);
+        let next_grace = live::expire(&self.state, &self.hub, &sql, now);
         if let Drained::Again(at) = outbox::drain(&sql, &self.env, now).await? {
             outbox::wake_by(&self.state, at).await?;
         }
@@ -172,7 +173,7 @@ impl OrgHub {
         }
         let now = now_ms();
         let (ws, att, resp) = socket::accept(&self.state, &conn, &self.settings, now)?;
-        live::opened(&self.state, &sql, &self.roster, (&ws, &att), others, now)?;
+        live::opened(&self.hub, &sql, (&ws, &att), others, now)?;
         let log = SqlLog(&sql);
         let established = Established {
             user_id: user,
@@ -180,7 +181,7 @@ impl OrgHub {
             last_seq: log.last_seq(),
             org_id: Some(org_id.to_string()),
             online: Some(
-                live::list(&self.state, &sql, &self.roster)
+                live::list(&self.state, &self.hub, &sql)
                     .into_iter()
                     .map(|p| p.user_id)
                     .collect(),
@@ -215,7 +216,7 @@ impl OrgHub {
             log.trim(self.settings.org_event_retention)
                 .map_err(|_| ApiError::Unavailable)?;
             outbox::enqueue(&sql, &[row]).map_err(|_| ApiError::Unavailable)?;
-            let delivered = live::broadcast(&self.state, &frame, None);
+            let delivered = self.hub.broadcast(&frame, None);
             outbox::wake_by(&self.state, now)
                 .await
                 .map_err(|_| ApiError::Unavailable)?;
