@@ -85,6 +85,7 @@ fn plan(a: &Args) -> Result<Plan, String> {
             per_task: a.num("publish-n", 50)?,
             drain: Duration::from_secs(a.num("drain-secs", 30)?),
         },
+        light_rate: a.num("light-rate", 20.0)?,
         connect_n: a.num("connect", 200)?,
         idle_n: a.num("idle", 200)?,
         idle_for: Duration::from_secs(a.num("idle-secs", 10)?),
@@ -141,6 +142,7 @@ async fn all(a: &Args) -> Result<Value, String> {
         "wasm": report::wasm(&paths.root.join("build/index_bg.wasm")),
         "plan": {
             "rounds": p.rounds, "subs": p.subs, "messages": p.fanout.messages, "rate": p.fanout.rate,
+            "light_rate": p.light_rate,
             "publish_concurrency": p.publish.concurrency, "publish_per_task": p.publish.per_task,
             "connect": p.connect_n, "idle": p.idle_n, "idle_s": p.idle_for.as_secs(),
             "bound_s": p.bound.as_secs(), "server_cpus": p.server_cpus,

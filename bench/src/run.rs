@@ -17,6 +17,9 @@ pub struct Plan {
     pub rounds: usize,
     pub subs: Vec<usize>,
     pub fanout: fanout::Opts,
+    /// Rate of the extra S = 500 run below saturation (`fanout_s500_light`; 0 = skip), where
+    /// latencies are the system's own rather than a queue's.
+    pub light_rate: f64,
     pub publish: publish::Opts,
     pub connect_n: usize,
     pub idle_n: usize,
@@ -34,6 +37,9 @@ pub struct Paths {
     pub baseline_script: PathBuf,
     pub state: PathBuf,
 }
+
+/// Room size of the below-saturation fan-out run (the size the target is stated at).
+pub const LIGHT_SUBS: usize = 500;
 
 /// The publisher's rate limit is lifted so that it can send at the offered rate.
 const SERVICE_VARS: &[(&str, &str)] = &[("RATE_PER_SEC", "100000"), ("RATE_BURST", "100000")];
@@ -97,6 +103,16 @@ async fn scenarios(t: &Target, server: &Server, plan: &Plan) -> Value {
             format!("fanout_s{subs}"),
             bounded(plan, "fanout", fanout::run(t, &o)).await,
         );
+        settle().await;
+    }
+    if plan.light_rate > 0.0 {
+        let o = fanout::Opts {
+            subs: LIGHT_SUBS,
+            rate: plan.light_rate,
+            ..plan.fanout.clone()
+        };
+        let light = bounded(plan, "fanout (light)", fanout::run(t, &o)).await;
+        out.insert(format!("fanout_s{LIGHT_SUBS}_light"), light);
         settle().await;
     }
     out.insert(
