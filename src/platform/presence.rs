@@ -4,7 +4,6 @@
 //! window from SQLite, and the object's alarm ends expired grace windows.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -82,8 +81,9 @@ fn in_grace(sql: &SqlStorage, user_id: &str) -> bool {
     .is_ok_and(|rows| !rows.is_empty())
 }
 
-/// Who holds which socket here, by socket id: (user id, display name).
-type Members = BTreeMap<u64, (String, String)>;
+/// Who holds which socket here: (socket id, user id, display name). A plain list: rooms
+/// hold at most thousands of sockets, and it keeps the Wasm smaller than a map would.
+type Members = Vec<(u64, String, String)>;
 
 /// An object's sockets: the broadcast every object uses, and the roster presence reads.
 ///
@@ -129,21 +129,27 @@ impl Hub {
 
     fn add(&self, sid: u64, who: &Identity) {
         if let Some(members) = self.roster.borrow_mut().as_mut() {
-            members.insert(sid, (who.user_id.clone(), who.display_name().to_string()));
+            if !members.iter().any(|(s, _, _)| *s == sid) {
+                members.push((sid, who.user_id.clone(), who.display_name().to_string()));
+            }
         }
     }
 
     /// Forgets socket `sid` of `user`; returns how many sockets that user still has.
     fn remove(&self, state: &State, sid: u64, user: &str) -> usize {
         self.roster(state, |m| {
-            m.remove(&sid);
-            m.values().filter(|(u, _)| u == user).count()
+            m.retain(|(s, _, _)| *s != sid);
+            m.iter().filter(|(_, u, _)| u == user).count()
         })
     }
 
     /// (user id, display name) of every open socket.
     fn entries(&self, state: &State) -> Vec<(String, String)> {
-        self.roster(state, |m| m.values().cloned().collect())
+        self.roster(state, |m| {
+            m.iter()
+                .map(|(_, id, name)| (id.clone(), name.clone()))
+                .collect()
+        })
     }
 }
 
@@ -152,7 +158,7 @@ fn load(state: &State) -> Members {
         .into_iter()
         .map(|(_, a)| {
             let name = a.who.display_name().to_string();
-            (a.sid, (a.who.user_id, name))
+            (a.sid, a.who.user_id, name)
         })
         .collect()
 }
