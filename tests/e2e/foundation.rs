@@ -8,7 +8,11 @@ use crate::common::{
     api_key, bad_token, error_code, expired_token, handshake_status, token, token_with, trial,
     unique, with_token, Endpoint, Server, Target, TestResult, Ws, ENDPOINTS,
 };
+use edge_realtime::platform::internal::{IDENTITY, STREAM, USER};
 use libtest_mimic::Trial;
+
+/// `RATE_BURST` in `wrangler.toml`: frames a socket may send at once before `rate_limited`.
+const RATE_BURST: usize = 30;
 
 /// A case run once per endpoint kind.
 type EndpointCase = fn(&Server, Endpoint) -> TestResult;
@@ -44,6 +48,10 @@ pub fn trials() -> Vec<Trial> {
             token_in_query,
             token_in_bearer_header,
             token_in_subprotocol,
+            token_only_in_subprotocol,
+            non_ascii_profile_name,
+            forged_internal_headers_on_socket,
+            forged_internal_headers_on_api,
             foreign_origin_is_403,
             allowed_origin_connects,
             api_key_never_opens_a_socket,
@@ -89,12 +97,16 @@ fn unknown_ws_path_is_json_404(s: &Server) -> TestResult {
 fn ws_path_without_upgrade_is_426(s: &Server) -> TestResult {
     let (status, body) = s.get(&with_token("/ws/chat/x/", &token("alice")), None);
     assert_eq!(status, 426, "body: {body}");
+    assert_eq!(error_code(&body)?, "upgrade_required", "{body}");
     Ok(())
 }
 
 fn malformed_id_is_400(s: &Server) -> TestResult {
     let (status, body) = s.get("/ws/chat/bad%20id/", Some(&token("alice")));
     assert_eq!(status, 400, "body: {body}");
+    assert_eq!(error_code(&body)?, "bad_request", "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("id must be"), "names the id rule: {body}");
     Ok(())
 }
 
@@ -162,10 +174,23 @@ fn ping(s: &Server, ep: Endpoint) -> TestResult {
     Ok(())
 }
 
+/// The object answers the exact ping text with the same bytes as the runtime, so only the
+/// rate bucket tells them apart: a burst beyond it, sent unread, would get `rate_limited`
+/// errors from the object, while the runtime's auto-response never touches the bucket.
 fn exact_ping(s: &Server, ep: Endpoint) -> TestResult {
+    const PINGS: usize = RATE_BURST + 15;
     let (mut ws, _) = Target::new(ep).open(s)?;
-    ws.send_text(r#"{"type":"ping"}"#)?;
-    assert_eq!(ws.recv_until_raw("pong")?, r#"{"type":"pong"}"#);
+    for _ in 0..PINGS {
+        ws.send_text(r#"{"type":"ping"}"#)?;
+    }
+    for i in 1..=PINGS {
+        let reply = ws.recv_text()?;
+        assert_eq!(reply, r#"{"type":"pong"}"#, "reply {i} of {PINGS}");
+    }
+    // Answered by the object after the burst: had anything else been queued (a 46th pong,
+    // an error), it would arrive first. A full bucket also shows the burst never drew on it.
+    ws.send_json(&json!({"type": "ping", "timestamp": "marker"}))?;
+    assert_eq!(ws.recv()?, json!({"type": "pong", "timestamp": "marker"}));
     Ok(())
 }
 
@@ -257,6 +282,100 @@ fn token_in_subprotocol(s: &Server) -> TestResult {
     Ok(())
 }
 
+/// Browsers cannot set headers: they offer `bearer.<jwt>` alone, and fail the handshake
+/// unless one offered protocol is answered.
+fn token_only_in_subprotocol(s: &Server) -> TestResult {
+    let target = Target::new(Endpoint::Chat);
+    target.admit(s);
+    let offer = format!("bearer.{}", target.token);
+    let (mut ws, response) = Ws::builder(&s.ws_url(&target.path))
+        .protocol(&offer)
+        .connect()
+        .map_err(|e| format!("handshake: {e}"))?;
+    let chosen = response.headers().get("Sec-WebSocket-Protocol");
+    assert_eq!(chosen.and_then(|v| v.to_str().ok()), Some(offer.as_str()));
+    let hello = ws.recv_type("connection.established")?;
+    assert_eq!(hello["user_id"], target.user.as_str(), "{hello}");
+    Ok(())
+}
+
+/// Profile claims outside ASCII travel from the Worker to the object and come back intact.
+fn non_ascii_profile_name(s: &Server) -> TestResult {
+    const NAME: &str = "李雷 🚀";
+    let (room, user) = (unique("room"), unique("lilei"));
+    s.add_member(&room, &user);
+    let t = token_with(json!({"sub": user, "name": NAME}));
+    let mut ws = Ws::connect(&s.ws_url(&with_token(&format!("/ws/chat/{room}/"), &t)))?;
+    let hello = ws.recv_type("connection.established")?;
+    assert_eq!(hello["user_id"], user.as_str(), "{hello}");
+    assert_eq!(hello["user_name"], NAME, "{hello}");
+    Ok(())
+}
+
+/// A client sending the Worker's internal headers itself, claiming to be someone else.
+fn forged_identity(user: &str) -> String {
+    json!({"sub": user, "profile": {"name": "Forged"}, "exp": 4_000_000_000i64}).to_string()
+}
+
+fn forged_internal_headers_on_socket(s: &Server) -> TestResult {
+    let target = Target::new(Endpoint::Chat);
+    target.admit(s);
+    let (bob, bobs_room) = (unique("bob"), unique("room"));
+    s.add_member(&bobs_room, &bob);
+    let (mut ws, _) = Ws::builder(&s.ws_url(&with_token(&target.path, &target.token)))
+        .header(IDENTITY, forged_identity(&bob))
+        .header(STREAM, bobs_room.clone())
+        .connect()
+        .map_err(|e| format!("handshake: {e}"))?;
+    let hello = ws.recv_type("connection.established")?;
+    assert_eq!(hello["user_id"], target.user.as_str(), "{hello}");
+    assert_eq!(hello["conversation_id"], target.stream.as_str(), "{hello}");
+    assert_ne!(hello["user_name"], "Forged", "{hello}");
+
+    // Without a token, headers that would admit bob to his own room admit nobody.
+    let (mut ws, _) = Ws::builder(&s.ws_url(&format!("/ws/chat/{bobs_room}/")))
+        .header(IDENTITY, forged_identity(&bob))
+        .header(STREAM, bobs_room.clone())
+        .connect()
+        .map_err(|e| format!("handshake: {e}"))?;
+    ws.expect_close(4001)?;
+    Ok(())
+}
+
+fn forged_internal_headers_on_api(s: &Server) -> TestResult {
+    let bob = unique("bob");
+    let forged = forged_identity(&bob);
+    let headers = [
+        (IDENTITY, forged.as_str()),
+        (USER, bob.as_str()),
+        (STREAM, bob.as_str()),
+    ];
+    // A route a user may read with their own JWT: the user header must not stand in for it.
+    let (status, body) = s.request(
+        "GET",
+        &format!("/api/users/{bob}/notifications"),
+        &headers,
+        None,
+    );
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(error_code(&body)?, "unauthorized", "{body}");
+    let room = unique("room");
+    let path = format!("/api/conversations/{room}/members/{bob}");
+    let (status, body) = s.request("PUT", &path, &headers, None);
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(error_code(&body)?, "unauthorized", "{body}");
+    let (_, members) = s.get(
+        &format!("/api/conversations/{room}/members"),
+        Some(&api_key()),
+    );
+    assert_eq!(
+        members["members"],
+        json!([]),
+        "the refused PUT added nobody: {members}"
+    );
+    Ok(())
+}
+
 fn foreign_origin_is_403(s: &Server) -> TestResult {
     let target = Target::new(Endpoint::Chat);
     target.admit(s);
@@ -264,12 +383,23 @@ fn foreign_origin_is_403(s: &Server) -> TestResult {
         .origin("https://evil.example")
         .connect();
     match result {
-        Ok(_) => Err("a foreign Origin was upgraded".into()),
-        Err(e) => {
-            assert_eq!(handshake_status(&e), Some(403), "handshake error: {e}");
-            Ok(())
-        }
+        Ok(_) => return Err("a foreign Origin was upgraded".into()),
+        Err(e) => assert_eq!(handshake_status(&e), Some(403), "handshake error: {e}"),
     }
+    // tungstenite keeps only the bytes that came with the response head, so the body is
+    // read over plain HTTP, sending the same upgrade request.
+    let upgrade = [
+        ("Origin", "https://evil.example"),
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    let path = with_token(&target.path, &target.token);
+    let (status, body) = s.request("GET", &path, &upgrade, None);
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(error_code(&body)?, "origin_not_allowed", "{body}");
+    Ok(())
 }
 
 fn allowed_origin_connects(s: &Server) -> TestResult {
