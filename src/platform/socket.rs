@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 use worker::{
-    Request, Response, Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    console_error, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage,
+    WebSocketPair,
 };
 
 use super::http::{refuse_socket, with_protocol};
@@ -69,8 +70,11 @@ impl Connect {
 
 /// Sets the runtime's answer to the exact ping text, so pings never wake the object.
 pub fn set_auto_pong(state: &State) {
-    if let Ok(pair) = worker::worker_sys::WebSocketRequestResponsePair::new(PING_TEXT, PONG_TEXT) {
-        state.set_websocket_auto_response(&pair);
+    match worker::worker_sys::WebSocketRequestResponsePair::new(PING_TEXT, PONG_TEXT) {
+        Ok(pair) => state.set_websocket_auto_response(&pair),
+        // Pings still get answered, by the object: slower and counted against the rate
+        // bucket, which is worth an operator's attention but not a failed object.
+        Err(e) => console_error!("websocket auto-response not set: {e:?}"),
     }
 }
 
