@@ -4,7 +4,7 @@
 use worker::*;
 
 use super::config::{config, Config};
-use super::http::{self, refuse_socket};
+use super::http::{self, answer_socket, refuse_socket};
 use super::internal;
 use super::socket::now_ms;
 use crate::domain::auth::credentials;
@@ -105,7 +105,12 @@ async fn open_socket(
         return refuse_socket(Close::BadRequest, protocol);
     }
     let query = since.map(|s| format!("since={s}"));
-    internal::open_socket(env, &stream, &who, protocol, query.as_deref()).await
+    let resp = internal::open_socket(env, &stream, &who, query.as_deref()).await?;
+    // When `bearer.<jwt>` is the only offer, `protocol` is that offer: browsers fail a
+    // handshake whose offered protocols get no answer, and echoing the token to the client
+    // that sent it reveals nothing. It is set here, so the token still never reaches the
+    // object.
+    answer_socket(resp, protocol)
 }
 
 fn stream_for(who: &Identity, socket: SocketRoute) -> Option<StreamKey> {

@@ -8,7 +8,7 @@ use worker::{
     WebSocketPair,
 };
 
-use super::http::{refuse_socket, with_protocol};
+use super::http::refuse_socket;
 use super::internal;
 use crate::domain::config::Settings;
 use crate::domain::errors::{Close, ErrorCode, FrameError};
@@ -30,11 +30,11 @@ pub struct Attachment {
     pub claim: bool,
 }
 
-/// A socket upgrade as the Worker forwarded it.
+/// A socket upgrade as the Worker forwarded it. The Worker answers the subprotocol on the
+/// 101 itself, so none travels here.
 pub struct Connect {
     pub who: Identity,
     pub stream_id: String,
-    pub protocol: Option<String>,
     pub since: Option<u64>,
 }
 
@@ -57,14 +57,13 @@ impl Connect {
         Ok(Some(Connect {
             who,
             stream_id,
-            protocol: h.get(internal::PROTOCOL)?,
             since,
         }))
     }
 
     /// Accept then close with `close` (4003 and friends).
     pub fn refuse(&self, close: Close) -> Result<Response> {
-        refuse_socket(close, self.protocol.as_deref())
+        refuse_socket(close, None)
     }
 }
 
@@ -98,11 +97,7 @@ pub fn accept(
         claim,
     };
     pair.server.serialize_attachment(&attachment)?;
-    let resp = with_protocol(
-        Response::from_websocket(pair.client)?,
-        conn.protocol.as_deref(),
-    )?;
-    Ok((pair.server, resp))
+    Ok((pair.server, Response::from_websocket(pair.client)?))
 }
 
 /// The same socket (the runtime hands out one JS object per socket).

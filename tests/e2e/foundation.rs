@@ -248,6 +248,14 @@ fn non_member_closes_4003(s: &Server) -> TestResult {
     let target = Target::new(Endpoint::Chat);
     let url = s.ws_url(&with_token(&target.path, &target.token));
     Ws::connect(&url)?.expect_close(4003)?;
+    // The object refuses, the Worker answers the subprotocol: a browser can read the code.
+    let (mut ws, response) = Ws::builder(&s.ws_url(&target.path))
+        .protocol(&format!("realtime.v1, bearer.{}", target.token))
+        .connect()
+        .map_err(|e| format!("handshake: {e}"))?;
+    let chosen = response.headers().get("Sec-WebSocket-Protocol");
+    assert_eq!(chosen.and_then(|v| v.to_str().ok()), Some("realtime.v1"));
+    ws.expect_close(4003)?;
     Ok(())
 }
 
