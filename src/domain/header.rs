@@ -6,6 +6,13 @@
 //! `\uXXXX` keeps the value ASCII and leaves it the same JSON document, so the receiving
 //! side parses it with plain `serde_json`.
 
+use super::identity::Identity;
+
+/// The verified identity as the Worker forwards it to an object (`x-rt-identity`).
+pub fn identity_header(who: &Identity) -> serde_json::Result<String> {
+    Ok(ascii_json(&serde_json::to_string(who)?))
+}
+
 /// `json` with every character outside printable ASCII written as a `\uXXXX` escape
 /// (UTF-16, so characters beyond the BMP become a surrogate pair).
 ///
@@ -30,7 +37,12 @@ pub fn ascii_json(json: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::identity::Profile;
     use serde_json::{json, Value};
+
+    fn printable_ascii(s: &str) -> bool {
+        s.bytes().all(|b| (0x20..0x7f).contains(&b))
+    }
 
     #[test]
     fn ascii_passes_through_unchanged() {
@@ -51,10 +63,20 @@ mod tests {
     fn escaped_json_is_ascii_and_parses_back_to_the_same_value() {
         let value = json!({"sub": "u1", "profile": {"name": "李雷 🚀", "last_name": "Zoë"}});
         let escaped = ascii_json(&serde_json::to_string(&value).unwrap());
-        assert!(
-            escaped.bytes().all(|b| (0x20..0x7f).contains(&b)),
-            "{escaped}"
-        );
+        assert!(printable_ascii(&escaped), "{escaped}");
         assert_eq!(serde_json::from_str::<Value>(&escaped).unwrap(), value);
+    }
+
+    #[test]
+    fn identity_header_is_ascii_and_reads_back_as_the_same_identity() {
+        let profile = Profile {
+            name: Some("李雷 🚀".into()),
+            last_name: Some("Zoë".into()),
+            ..Profile::default()
+        };
+        let who = Identity::new("u1".into(), profile, vec!["acme".into()], 1_700_000_000);
+        let header = identity_header(&who).unwrap();
+        assert!(printable_ascii(&header), "{header}");
+        assert_eq!(serde_json::from_str::<Identity>(&header).unwrap(), who);
     }
 }

@@ -4,9 +4,11 @@
 
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
 
+use crate::domain::header::identity_header;
 use crate::domain::identity::Identity;
 use crate::domain::ids::StreamKey;
 
+/// The verified [`Identity`] as JSON with non-ASCII escaped (see `domain::header`).
 pub const IDENTITY: &str = "x-rt-identity";
 pub const STREAM: &str = "x-rt-stream";
 /// The user a user-JWT API call acts for (absent for the server key).
@@ -37,7 +39,7 @@ pub async fn open_socket(
 ) -> Result<Response> {
     let headers = Headers::new();
     headers.set("Upgrade", "websocket")?;
-    headers.set(IDENTITY, &serde_json::to_string(who)?)?;
+    headers.set(IDENTITY, &identity_header(who)?)?;
     headers.set(STREAM, stream.id().as_str())?;
     let url = match query {
         Some(q) => format!("https://object{SOCKET_PATH}?{q}"),
