@@ -181,24 +181,8 @@ pub fn screen(
         close(ws, Close::Unauthorized);
         return None;
     }
-    let verdict = att
-        .bucket
-        .take(settings.rate_per_sec, settings.rate_burst, now_ms);
-    let _ = ws.serialize_attachment(&att);
-    match verdict {
-        Verdict::Allow => {}
-        Verdict::Limited => {
-            let msg = format!(
-                "over {} frames per second; slow down",
-                settings.rate_per_sec
-            );
-            send_error(ws, FrameError::new(ErrorCode::RateLimited, msg), None);
-            return None;
-        }
-        Verdict::Close => {
-            close(ws, Close::Flooding);
-            return None;
-        }
+    if !within_rate(ws, &mut att, settings, now_ms) {
+        return None;
     }
     match decode(&text) {
         Err(rejected) => {
@@ -213,6 +197,30 @@ pub fn screen(
             None
         }
         Ok(incoming) => Some((att, incoming)),
+    }
+}
+
+/// Takes a token from the socket's bucket (stored back in its attachment, so the rate
+/// survives hibernation). False when the frame was refused or the socket closed.
+fn within_rate(ws: &WebSocket, att: &mut Attachment, settings: &Settings, now_ms: i64) -> bool {
+    let verdict = att
+        .bucket
+        .take(settings.rate_per_sec, settings.rate_burst, now_ms);
+    let _ = ws.serialize_attachment(&*att);
+    match verdict {
+        Verdict::Allow => true,
+        Verdict::Limited => {
+            let msg = format!(
+                "over {} frames per second; slow down",
+                settings.rate_per_sec
+            );
+            send_error(ws, FrameError::new(ErrorCode::RateLimited, msg), None);
+            false
+        }
+        Verdict::Close => {
+            close(ws, Close::Flooding);
+            false
+        }
     }
 }
 
