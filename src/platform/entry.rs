@@ -11,7 +11,7 @@ use crate::domain::auth::credentials;
 use crate::domain::errors::{ApiError, Close};
 use crate::domain::identity::Identity;
 use crate::domain::ids::{dm_conversation_id, Id, StreamKey, ONLINE_ORG};
-use crate::domain::routes::{route, Route, RouteError, SocketRoute};
+use crate::domain::routes::{is_socket_path, route, Route, RouteError, SocketRoute};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -29,7 +29,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 async fn handle(req: Request, env: &Env, cfg: &Config) -> Result<Response> {
     let url = req.url()?;
     let path = url.path().to_string();
-    let guarded = path.starts_with("/ws/") || path.starts_with("/api/");
+    let guarded = is_socket_path(&path) || path.starts_with("/api/");
     if guarded
         && !cfg
             .settings
@@ -44,7 +44,7 @@ async fn handle(req: Request, env: &Env, cfg: &Config) -> Result<Response> {
         Ok(Route::Socket(socket)) => open_socket(&req, env, cfg, socket).await,
         Ok(Route::Api(api)) => super::api::handle(req, env, cfg, api).await,
         Ok(Route::DevToken) => super::dev::token(&req, env, cfg).await,
-        Err(RouteError::BadId(_)) if upgrade && path.starts_with("/ws/") => {
+        Err(RouteError::BadId(_)) if upgrade && is_socket_path(&path) => {
             refuse_socket(Close::BadRequest, offered_protocol(&req)?.as_deref())
         }
         Err(RouteError::BadId(e)) => http::error(&ApiError::BadRequest(e.to_string())),
