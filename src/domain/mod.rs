@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod config;
 pub mod errors;
+pub mod header;
 pub mod identity;
 pub mod ids;
 pub mod inbox;

@@ -3,7 +3,7 @@
 //! `protocol_tests.rs` pin the exact JSON of each.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::errors::{json_error, ErrorCode, FrameError};
 
@@ -110,57 +110,49 @@ pub struct Rejected {
 
 /// Decodes a text frame: invalid JSON, an unknown `type` and a bad field are told apart.
 pub fn decode(text: &str) -> Result<Incoming, Rejected> {
-    let reject = |request_id, code, message: String| Rejected {
-        request_id,
-        error: FrameError::new(code, message),
-    };
+    let reject = |request_id, error| Rejected { request_id, error };
     let value: Value = serde_json::from_str(text).map_err(|_| {
-        reject(
-            None,
-            ErrorCode::InvalidJson,
-            "frame is not valid JSON".into(),
-        )
+        let error = FrameError::new(ErrorCode::InvalidJson, "frame is not valid JSON");
+        reject(None, error)
     })?;
-    let Value::Object(ref map) = value else {
+    let Value::Object(map) = &value else {
         return Err(reject(
             None,
-            ErrorCode::InvalidRequest,
-            "frame must be a JSON object".into(),
+            FrameError::invalid("frame must be a JSON object"),
         ));
     };
-    let request_id = match map.get("request_id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.len() <= MAX_REQUEST_ID_LEN => Some(s.clone()),
-        Some(_) => {
-            let msg =
-                format!("request_id must be a string of at most {MAX_REQUEST_ID_LEN} characters");
-            return Err(reject(None, ErrorCode::InvalidRequest, msg));
-        }
-    };
-    let kind = match map.get("type") {
-        Some(Value::String(s)) => s.as_str(),
-        _ => {
-            return Err(reject(
-                request_id,
-                ErrorCode::InvalidRequest,
-                "frame needs a string \"type\"".into(),
-            ))
-        }
-    };
-    if !CLIENT_TYPES.contains(&kind) {
-        let msg = format!(
-            "unknown frame type \"{}\"",
-            kind.chars().take(64).collect::<String>()
-        );
-        return Err(reject(request_id, ErrorCode::UnknownType, msg));
+    let request_id = request_id_of(map).map_err(|e| reject(None, e))?;
+    if let Err(e) = check_type(map) {
+        return Err(reject(request_id, e));
     }
     match ClientFrame::deserialize(value) {
         Ok(frame) => Ok(Incoming { request_id, frame }),
-        Err(e) => Err(reject(
-            request_id,
-            ErrorCode::InvalidRequest,
-            json_error(&e),
-        )),
+        Err(e) => Err(reject(request_id, FrameError::invalid(json_error(&e)))),
+    }
+}
+
+/// The frame's `request_id`, if it has a usable one (`null` counts as none).
+fn request_id_of(map: &Map<String, Value>) -> Result<Option<String>, FrameError> {
+    match map.get("request_id") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.len() <= MAX_REQUEST_ID_LEN => Ok(Some(s.clone())),
+        Some(_) => Err(FrameError::invalid(format!(
+            "request_id must be a string of at most {MAX_REQUEST_ID_LEN} characters"
+        ))),
+    }
+}
+
+/// Checked before the typed decode so that a `type` nobody sends (`unknown_type`) is told
+/// apart from a known one with a bad field (`invalid_request`): serde reports both alike.
+fn check_type(map: &Map<String, Value>) -> Result<(), FrameError> {
+    match map.get("type") {
+        Some(Value::String(kind)) if CLIENT_TYPES.contains(&kind.as_str()) => Ok(()),
+        Some(Value::String(kind)) => {
+            let shown: String = kind.chars().take(64).collect();
+            let msg = format!("unknown frame type \"{shown}\"");
+            Err(FrameError::new(ErrorCode::UnknownType, msg))
+        }
+        _ => Err(FrameError::invalid("frame needs a string \"type\"")),
     }
 }
 

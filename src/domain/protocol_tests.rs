@@ -350,3 +350,19 @@ fn decode_errors_are_typed_and_keep_the_request_id() {
         wrong.error.message
     );
 }
+
+#[test]
+fn decode_echoes_the_request_id_on_type_errors_but_not_an_unusable_one() {
+    let unknown = decode(r#"{"type":"dance","request_id":"r2"}"#).unwrap_err();
+    assert_eq!(unknown.error.code, ErrorCode::UnknownType);
+    assert_eq!(unknown.request_id.as_deref(), Some("r2"));
+    assert_eq!(unknown.error.message, r#"unknown frame type "dance""#);
+    let untyped = decode(r#"{"type":3,"request_id":"r3"}"#).unwrap_err();
+    assert_eq!(untyped.error.code, ErrorCode::InvalidRequest);
+    assert_eq!(untyped.request_id.as_deref(), Some("r3"));
+    let bad_id = decode(r#"{"type":"dance","request_id":7}"#).unwrap_err();
+    assert_eq!(bad_id.error.code, ErrorCode::InvalidRequest, "id first");
+    assert_eq!(bad_id.request_id, None);
+    let null_id = decode(r#"{"type":"ping","request_id":null}"#).unwrap();
+    assert_eq!(null_id.request_id, None);
+}

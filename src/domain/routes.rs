@@ -80,11 +80,10 @@ pub enum RouteError {
     BadId(#[from] IdError),
 }
 
-impl RouteError {
-    /// True for paths under `/ws/` (the caller answers 4400 on an upgrade there).
-    pub fn is_socket_path(path: &str) -> bool {
-        path.starts_with("/ws/")
-    }
+/// True for paths under `/ws/`: a bad id there is answered with close 4400 on an upgrade
+/// (so browsers can read it) and 400 otherwise.
+pub fn is_socket_path(path: &str) -> bool {
+    path.starts_with("/ws/")
 }
 
 /// Routes `method path` (path without query string).
@@ -271,6 +270,14 @@ mod tests {
                 "{method} {path}"
             );
         }
+    }
+
+    #[test]
+    fn socket_paths_are_the_ws_tree() {
+        assert!(is_socket_path("/ws/chat/a b/"));
+        assert!(is_socket_path("/ws/"));
+        assert!(!is_socket_path("/ws"));
+        assert!(!is_socket_path("/api/conversations/a b/messages"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use jwt_compact::{
     AlgorithmExt, Claims, Header,
 };
 use serde_json::{json, Map, Value};
-use worker::{Env, Method, Request, Response, Result};
+use worker::{Env, Method, Request, Response, Result, Url};
 
 use super::config::{var, Config};
 use super::http;
@@ -33,73 +33,97 @@ pub async fn token(req: &Request, env: &Env, cfg: &Config) -> Result<Response> {
     if req.method() != Method::Get {
         return http::error(&ApiError::MethodNotAllowed);
     }
-    let url = req.url()?;
-    let param = |name: &str| {
-        url.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-            .filter(|v| !v.is_empty())
-    };
-    let bad = |m: &str| http::error(&ApiError::BadRequest(m.into()));
-    let Some(user) = param("user").and_then(|u| Id::parse(&u).ok()) else {
-        return bad("user must be 1-128 characters of [A-Za-z0-9_.:-]");
-    };
-    let mut orgs = Vec::new();
-    for org in param("orgs").unwrap_or_default().split(',').map(str::trim) {
-        if org.is_empty() {
-            continue;
-        }
-        match Id::parse(org) {
-            Ok(o) => orgs.push(Value::String(o.as_str().to_string())),
-            Err(_) => return bad("orgs must be a comma list of valid ids"),
-        }
-    }
-    let join = match param("join").map(|c| Id::parse(&c)) {
-        None => None,
-        Some(Ok(c)) => Some(c),
-        Some(Err(_)) => return bad("join must be a valid conversation id"),
+    let ask = match DevRequest::from_url(&req.url()?) {
+        Ok(ask) => ask,
+        Err(e) => return http::error(&e),
     };
     let Some(secret) = var(env, "JWT_SECRET") else {
-        return bad("JWT_SECRET is not configured");
+        return http::error(&ApiError::BadRequest("JWT_SECRET is not configured".into()));
     };
-
-    let now = now_ms() / 1000;
-    let mut custom = Map::new();
-    custom.insert("sub".into(), json!(user.as_str()));
-    let name = param("name").unwrap_or_else(|| user.as_str().to_string());
-    custom.insert(
-        "name".into(),
-        json!(name.chars().take(64).collect::<String>()),
-    );
-    custom.insert("username".into(), json!(user.as_str()));
-    if !orgs.is_empty() {
-        custom.insert("orgs".into(), Value::Array(orgs));
-    }
-    let mut claims = Claims::new(custom);
-    claims.issued_at = DateTime::from_timestamp(now, 0);
-    claims.expiration = DateTime::from_timestamp(now + TTL_SECS, 0);
+    let claims = ask.claims(now_ms() / 1000);
     let Ok(token) = Hs256.token(&Header::empty(), &claims, &Hs256Key::new(secret)) else {
         return http::error(&ApiError::Internal);
     };
-
-    if let Some(conversation) = join {
-        let resp = internal::command(
-            env,
-            &StreamKey::Conversation(conversation),
-            Command {
-                method: Method::Put,
-                path: format!("/members/{}", user.as_str()),
-                body: None,
-                user: None,
-                idempotency_key: None,
-                fingerprint: None,
-            },
-        )
-        .await?;
+    if let Some(conversation) = &ask.join {
+        let resp = join(env, conversation, &ask.user).await?;
         if resp.status_code() >= 300 {
             // e.g. a dm:… room, whose members are fixed: pass the object's answer on.
             return Ok(resp);
         }
     }
-    http::json(200, &json!({"token": token, "user_id": user.as_str()}))
+    http::json(200, &json!({"token": token, "user_id": ask.user.as_str()}))
+}
+
+/// What `GET /dev/token` was asked for, validated.
+struct DevRequest {
+    user: Id,
+    name: String,
+    orgs: Vec<Id>,
+    join: Option<Id>,
+}
+
+impl DevRequest {
+    fn from_url(url: &Url) -> std::result::Result<Self, ApiError> {
+        let param = |name: &str| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let bad = |m: &str| ApiError::BadRequest(m.into());
+        let user = param("user")
+            .and_then(|u| Id::parse(&u).ok())
+            .ok_or_else(|| bad("user must be 1-128 characters of [A-Za-z0-9_.:-]"))?;
+        let orgs = param("orgs")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(Id::parse)
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|_| bad("orgs must be a comma list of valid ids"))?;
+        let join = param("join")
+            .map(|c| Id::parse(&c))
+            .transpose()
+            .map_err(|_| bad("join must be a valid conversation id"))?;
+        let name = param("name").unwrap_or_else(|| user.as_str().to_string());
+        Ok(DevRequest {
+            user,
+            name,
+            orgs,
+            join,
+        })
+    }
+
+    /// The token's claims, issued at `now` (Unix seconds) and valid for [`TTL_SECS`].
+    fn claims(&self, now: i64) -> Claims<Map<String, Value>> {
+        let mut custom = Map::new();
+        custom.insert("sub".into(), json!(self.user.as_str()));
+        custom.insert(
+            "name".into(),
+            json!(self.name.chars().take(64).collect::<String>()),
+        );
+        custom.insert("username".into(), json!(self.user.as_str()));
+        if !self.orgs.is_empty() {
+            let orgs: Vec<&str> = self.orgs.iter().map(Id::as_str).collect();
+            custom.insert("orgs".into(), json!(orgs));
+        }
+        let mut claims = Claims::new(custom);
+        claims.issued_at = DateTime::from_timestamp(now, 0);
+        claims.expiration = DateTime::from_timestamp(now + TTL_SECS, 0);
+        claims
+    }
+}
+
+/// Makes `user` a member of `conversation`, as `PUT /api/.../members/{user}` would.
+async fn join(env: &Env, conversation: &Id, user: &Id) -> Result<Response> {
+    let cmd = Command {
+        method: Method::Put,
+        path: format!("/members/{}", user.as_str()),
+        body: None,
+        user: None,
+        idempotency_key: None,
+        fingerprint: None,
+    };
+    internal::command(env, &StreamKey::Conversation(conversation.clone()), cmd).await
 }

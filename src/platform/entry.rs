@@ -4,14 +4,14 @@
 use worker::*;
 
 use super::config::{config, Config};
-use super::http::{self, refuse_socket};
+use super::http::{self, answer_socket, refuse_socket};
 use super::internal;
 use super::socket::now_ms;
 use crate::domain::auth::credentials;
 use crate::domain::errors::{ApiError, Close};
 use crate::domain::identity::Identity;
 use crate::domain::ids::{dm_conversation_id, Id, StreamKey, ONLINE_ORG};
-use crate::domain::routes::{route, Route, RouteError, SocketRoute};
+use crate::domain::routes::{is_socket_path, route, Route, RouteError, SocketRoute};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -29,7 +29,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 async fn handle(req: Request, env: &Env, cfg: &Config) -> Result<Response> {
     let url = req.url()?;
     let path = url.path().to_string();
-    let guarded = path.starts_with("/ws/") || path.starts_with("/api/");
+    let guarded = is_socket_path(&path) || path.starts_with("/api/");
     if guarded
         && !cfg
             .settings
@@ -44,7 +44,7 @@ async fn handle(req: Request, env: &Env, cfg: &Config) -> Result<Response> {
         Ok(Route::Socket(socket)) => open_socket(&req, env, cfg, socket).await,
         Ok(Route::Api(api)) => super::api::handle(req, env, cfg, api).await,
         Ok(Route::DevToken) => super::dev::token(&req, env, cfg).await,
-        Err(RouteError::BadId(_)) if upgrade && path.starts_with("/ws/") => {
+        Err(RouteError::BadId(_)) if upgrade && is_socket_path(&path) => {
             refuse_socket(Close::BadRequest, offered_protocol(&req)?.as_deref())
         }
         Err(RouteError::BadId(e)) => http::error(&ApiError::BadRequest(e.to_string())),
@@ -105,7 +105,12 @@ async fn open_socket(
         return refuse_socket(Close::BadRequest, protocol);
     }
     let query = since.map(|s| format!("since={s}"));
-    internal::open_socket(env, &stream, &who, protocol, query.as_deref()).await
+    let resp = internal::open_socket(env, &stream, &who, query.as_deref()).await?;
+    // When `bearer.<jwt>` is the only offer, `protocol` is that offer: browsers fail a
+    // handshake whose offered protocols get no answer, and echoing the token to the client
+    // that sent it reveals nothing. It is set here, so the token still never reaches the
+    // object.
+    answer_socket(resp, protocol)
 }
 
 fn stream_for(who: &Identity, socket: SocketRoute) -> Option<StreamKey> {

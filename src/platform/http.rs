@@ -2,7 +2,7 @@
 //! [`ApiError`] to a response, and accept-then-close answers for sockets that are refused.
 
 use serde::Serialize;
-use worker::{Response, Result, WebSocketPair};
+use worker::{Error, Response, Result, WebSocketPair};
 
 use crate::domain::errors::{ApiError, Close};
 
@@ -24,6 +24,23 @@ pub fn refuse_socket(close: Close, protocol: Option<&str>) -> Result<Response> {
     pair.server
         .close(Some(close.code()), Some(close.reason()))?;
     with_protocol(Response::from_websocket(pair.client)?, protocol)
+}
+
+/// The object's 101 as the Worker returns it, answering `protocol`.
+///
+/// The object never sees the offered subprotocols (one may carry the token), so the Worker
+/// names the answer. The socket moves to a fresh response rather than editing the object's,
+/// whose headers belong to a fetched response and may be immutable.
+pub fn answer_socket(resp: Response, protocol: Option<&str>) -> Result<Response> {
+    if resp.status_code() != 101 || protocol.is_none() {
+        return Ok(resp);
+    }
+    let Some(ws) = resp.websocket() else {
+        return Err(Error::RustError(
+            "object answered 101 without a socket".into(),
+        ));
+    };
+    with_protocol(Response::from_websocket(ws)?, protocol)
 }
 
 /// Sets the answered subprotocol on a 101 response.

@@ -4,12 +4,13 @@
 
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
 
+use crate::domain::header::identity_header;
 use crate::domain::identity::Identity;
 use crate::domain::ids::StreamKey;
 
+/// The verified [`Identity`] as JSON with non-ASCII escaped (see `domain::header`).
 pub const IDENTITY: &str = "x-rt-identity";
 pub const STREAM: &str = "x-rt-stream";
-pub const PROTOCOL: &str = "x-rt-protocol";
 /// The user a user-JWT API call acts for (absent for the server key).
 pub const USER: &str = "x-rt-user";
 /// The client's `Idempotency-Key`, passed on to the object that does the work.
@@ -27,20 +28,19 @@ fn stub(env: &Env, stream: &StreamKey) -> Result<worker::Stub> {
 }
 
 /// Forwards a WebSocket upgrade for `who` to the stream's object; the 101 comes back.
+///
+/// No subprotocol is forwarded: the offer may be `bearer.<jwt>`, and the Worker answers
+/// the subprotocol itself on the 101 it returns (see `http::answer_socket`).
 pub async fn open_socket(
     env: &Env,
     stream: &StreamKey,
     who: &Identity,
-    protocol: Option<&str>,
     query: Option<&str>,
 ) -> Result<Response> {
     let headers = Headers::new();
     headers.set("Upgrade", "websocket")?;
-    headers.set(IDENTITY, &serde_json::to_string(who)?)?;
+    headers.set(IDENTITY, &identity_header(who)?)?;
     headers.set(STREAM, stream.id().as_str())?;
-    if let Some(p) = protocol {
-        headers.set(PROTOCOL, p)?;
-    }
     let url = match query {
         Some(q) => format!("https://object{SOCKET_PATH}?{q}"),
         None => format!("https://object{SOCKET_PATH}"),

@@ -4,10 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 use worker::{
-    Request, Response, Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    console_error, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage,
+    WebSocketPair,
 };
 
-use super::http::{refuse_socket, with_protocol};
+use super::http::refuse_socket;
 use super::internal;
 use crate::domain::config::Settings;
 use crate::domain::errors::{Close, ErrorCode, FrameError};
@@ -29,11 +30,11 @@ pub struct Attachment {
     pub claim: bool,
 }
 
-/// A socket upgrade as the Worker forwarded it.
+/// A socket upgrade as the Worker forwarded it. The Worker answers the subprotocol on the
+/// 101 itself, so none travels here.
 pub struct Connect {
     pub who: Identity,
     pub stream_id: String,
-    pub protocol: Option<String>,
     pub since: Option<u64>,
 }
 
@@ -56,21 +57,23 @@ impl Connect {
         Ok(Some(Connect {
             who,
             stream_id,
-            protocol: h.get(internal::PROTOCOL)?,
             since,
         }))
     }
 
     /// Accept then close with `close` (4003 and friends).
     pub fn refuse(&self, close: Close) -> Result<Response> {
-        refuse_socket(close, self.protocol.as_deref())
+        refuse_socket(close, None)
     }
 }
 
 /// Sets the runtime's answer to the exact ping text, so pings never wake the object.
 pub fn set_auto_pong(state: &State) {
-    if let Ok(pair) = worker::worker_sys::WebSocketRequestResponsePair::new(PING_TEXT, PONG_TEXT) {
-        state.set_websocket_auto_response(&pair);
+    match worker::worker_sys::WebSocketRequestResponsePair::new(PING_TEXT, PONG_TEXT) {
+        Ok(pair) => state.set_websocket_auto_response(&pair),
+        // Pings still get answered, by the object: slower and counted against the rate
+        // bucket, which is worth an operator's attention but not a failed object.
+        Err(e) => console_error!("websocket auto-response not set: {e:?}"),
     }
 }
 
@@ -97,11 +100,11 @@ pub fn accept(
         claim,
     };
     pair.server.serialize_attachment(&attachment)?;
-    let resp = with_protocol(
+    Ok((
+        pair.server,
+        attachment,
         Response::from_websocket(pair.client)?,
-        conn.protocol.as_deref(),
-    )?;
-    Ok((pair.server, attachment, resp))
+    ))
 }
 
 /// The same socket (the runtime hands out one JS object per socket).
@@ -185,24 +188,8 @@ pub fn screen(
         close(ws, Close::Unauthorized);
         return None;
     }
-    let verdict = att
-        .bucket
-        .take(settings.rate_per_sec, settings.rate_burst, now_ms);
-    let _ = ws.serialize_attachment(&att);
-    match verdict {
-        Verdict::Allow => {}
-        Verdict::Limited => {
-            let msg = format!(
-                "over {} frames per second; slow down",
-                settings.rate_per_sec
-            );
-            send_error(ws, FrameError::new(ErrorCode::RateLimited, msg), None);
-            return None;
-        }
-        Verdict::Close => {
-            close(ws, Close::Flooding);
-            return None;
-        }
+    if !within_rate(ws, &mut att, settings, now_ms) {
+        return None;
     }
     match decode(&text) {
         Err(rejected) => {
@@ -217,6 +204,30 @@ pub fn screen(
             None
         }
         Ok(incoming) => Some((att, incoming)),
+    }
+}
+
+/// Takes a token from the socket's bucket (stored back in its attachment, so the rate
+/// survives hibernation). False when the frame was refused or the socket closed.
+fn within_rate(ws: &WebSocket, att: &mut Attachment, settings: &Settings, now_ms: i64) -> bool {
+    let verdict = att
+        .bucket
+        .take(settings.rate_per_sec, settings.rate_burst, now_ms);
+    let _ = ws.serialize_attachment(&*att);
+    match verdict {
+        Verdict::Allow => true,
+        Verdict::Limited => {
+            let msg = format!(
+                "over {} frames per second; slow down",
+                settings.rate_per_sec
+            );
+            send_error(ws, FrameError::new(ErrorCode::RateLimited, msg), None);
+            false
+        }
+        Verdict::Close => {
+            close(ws, Close::Flooding);
+            false
+        }
     }
 }
 
