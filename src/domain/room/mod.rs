@@ -197,6 +197,7 @@ fn own(
 
 mod actions;
 mod checks;
+mod emoji;
 mod erase;
 mod post;
 

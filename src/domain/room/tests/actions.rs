@@ -54,6 +54,19 @@ fn reactions_toggle() {
         )
         .broadcast
         .is_some());
+    let react = |room: &mut Room, emoji: &str| {
+        let frame =
+            serde_json::json!({"type": "message_reaction", "message_id": "m1", "emoji": emoji});
+        room.send("b", &frame.to_string())
+    };
+    assert!(
+        react(&mut room, "#\u{FE0F}\u{20E3}").broadcast.is_some(),
+        "a keycap"
+    );
+    for text in ["日本", "é", "\u{200B}", "\u{202E}"] {
+        let o = react(&mut room, text);
+        assert_eq!(error_code(&o), ErrorCode::InvalidRequest, "{text:?}");
+    }
 }
 
 #[test]
