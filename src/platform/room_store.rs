@@ -8,7 +8,8 @@ use worker::{SqlStorage, SqlStorageValue, Storage};
 use crate::domain::protocol::{MessageView, ReactionAction};
 use crate::domain::replica;
 use crate::domain::room::{
-    erase_edit_frame, erase_message_frame, Change, RoomStore, StoreError, StoredMessage,
+    erase_edit_frame, erase_message_frame, erase_message_response, Change, RoomStore, StoreError,
+    StoredMessage,
 };
 use crate::domain::stream::EventLog;
 
@@ -168,9 +169,15 @@ impl SqliteRoom {
         Ok(())
     }
 
-    /// Marks the message deleted and erases its content from its stored frames.
+    /// Marks the message deleted and erases its content wherever this object stored it.
     fn delete_message(&self, message_id: &str) -> worker::Result<()> {
         self.erase(message_id)?;
+        // The needle narrows the scan; the parse checks it is this message's response
+        // (a sender whose id happens to equal the message id matches the needle too).
+        let needle = format!("\"id\":{}", serde_json::Value::from(message_id));
+        idempotency::rewrite_bodies(&self.sql, &needle, |body| {
+            erase_message_response(body, message_id)
+        })?;
         self.sql.exec(
             "UPDATE messages SET deleted = 1 WHERE id = ?",
             Some(vec![s(message_id)]),

@@ -203,7 +203,7 @@ mod post;
 
 use actions::{delete, edit, reaction, receipt, typing};
 use checks::{check_content, check_emoji, check_ref};
-pub use erase::{erase_edit_frame, erase_message_frame};
+pub use erase::{erase_edit_frame, erase_message_frame, erase_message_response};
 pub use post::{post_message, sender_of};
 
 #[cfg(test)]

@@ -119,3 +119,32 @@ fn erasing_a_deleted_message_keeps_the_frame_shape() {
     let edit = erase_edit_frame(&room.store.events[&2]).unwrap();
     assert!(edit.starts_with(r#"{"type":"message_edit","seq":2"#) && !edit.contains("secret2"));
 }
+
+#[test]
+fn erasing_a_stored_response_touches_only_that_message() {
+    let mut room = Room::new();
+    let o = room.send("a", r#"{"type":"chat_message","content":"secret"}"#);
+    let frame: serde_json::Value = serde_json::from_str(&o.broadcast.unwrap().text).unwrap();
+    let body = serde_json::json!({"message": frame["message"]}).to_string();
+    let erased: serde_json::Value =
+        serde_json::from_str(&erase_message_response(&body, "m1").unwrap()).unwrap();
+    let m = &erased["message"];
+    assert_eq!(
+        (&m["content"], &m["is_deleted"]),
+        (&serde_json::Value::Null, &serde_json::json!(true))
+    );
+    assert_eq!(
+        (&m["id"], &m["seq"], &m["sender"]),
+        (
+            &frame["message"]["id"],
+            &frame["message"]["seq"],
+            &frame["message"]["sender"]
+        )
+    );
+    assert_eq!(
+        erase_message_response(&body, "m2"),
+        None,
+        "another message's response"
+    );
+    assert_eq!(erase_message_response("{\"error\":{}}", "m1"), None);
+}
