@@ -5,6 +5,9 @@
 mod common;
 mod conversation;
 mod conversation_api;
+mod conversation_d1;
+mod conversation_edits;
+mod conversation_members;
 mod conversation_sync;
 mod foundation;
 mod inbox;
@@ -17,6 +20,9 @@ fn main() {
     let mut trials = foundation::trials();
     trials.extend(conversation::trials());
     trials.extend(conversation_api::trials());
+    trials.extend(conversation_d1::trials());
+    trials.extend(conversation_edits::trials());
+    trials.extend(conversation_members::trials());
     trials.extend(conversation_sync::trials());
     trials.extend(inbox::trials());
     trials.extend(org::trials());
