@@ -22,7 +22,8 @@ pub fn trials() -> Vec<Trial> {
     ]
 }
 
-fn post(s: &Server, room: &str, body: &Value, key: Option<&str>) -> (u16, Value) {
+/// `POST /api/conversations/{room}/messages` with the API key (and `Idempotency-Key`).
+pub fn post(s: &Server, room: &str, body: &Value, key: Option<&str>) -> (u16, Value) {
     let auth = auth();
     let mut headers = vec![
         ("Authorization", auth.as_str()),
