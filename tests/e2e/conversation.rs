@@ -1,6 +1,6 @@
 //! Conversation frames (SPEC §4 "Conversation"): every client frame with two or more real
-//! clients, acks and idempotency, and seq order. Also the room helpers the other
-//! conversation files share.
+//! clients, acks and idempotency, seq order, and `connection.established`. Also the room
+//! helpers the other conversation files share.
 
 use serde_json::{json, Value};
 
@@ -23,6 +23,7 @@ pub fn trials() -> Vec<Trial> {
         trial("chat::reaction_toggles", reaction_toggles),
         trial("chat::seq_contiguous_across_kinds", seq_contiguous),
         trial("chat::threading_needs_a_parent_here", threading),
+        trial("chat::established_carries_last_seq", established_last_seq),
     ]
 }
 
@@ -164,13 +165,18 @@ fn typing_reaches_others_only(s: &Server) -> TestResult {
     let (mut wa, _) = join(s, &room, &a)?;
     let (mut wb, _) = join(s, &room, &b)?;
     wa.recv_until("user_status")?;
-    send(&mut wa, json!({"type": "typing", "is_typing": true}))?;
-    let t = wb.recv_until("typing_indicator")?;
-    assert_eq!(
-        (t["user_id"].as_str(), t["is_typing"].as_bool()),
-        (Some(a.as_str()), Some(true))
-    );
-    assert!(t.get("seq").is_none(), "typing is ephemeral: {t}");
+    // The SPEC's type and its alias; b gets both, in order.
+    for (kind, is_typing) in [("typing_indicator", true), ("typing", false)] {
+        send(&mut wa, json!({"type": kind, "is_typing": is_typing}))?;
+        let t = wb.recv_until("typing_indicator")?;
+        assert_eq!(
+            (t["user_id"].as_str(), t["is_typing"].as_bool()),
+            (Some(a.as_str()), Some(is_typing)),
+            "after a `{kind}` frame: {t}"
+        );
+        assert!(t["timestamp"].is_string(), "{t}");
+        assert!(t.get("seq").is_none(), "typing is ephemeral: {t}");
+    }
     send(&mut wa, json!({"type": "ping", "timestamp": 1}))?;
     assert_eq!(
         wa.recv()?["type"],
@@ -182,13 +188,26 @@ fn typing_reaches_others_only(s: &Server) -> TestResult {
     Ok(())
 }
 
+/// Skips frames until the `ack` answering `request_id`.
+pub fn ack_for(ws: &mut Ws, request_id: &str) -> Result<Value, String> {
+    loop {
+        let ack = ws.recv_until("ack")?;
+        if ack["request_id"] == request_id {
+            return Ok(ack);
+        }
+    }
+}
+
 fn read_receipt_once(s: &Server) -> TestResult {
     let (a, b) = users2();
     let room = room_with(s, &[&a, &b]);
     let (mut wa, _) = join(s, &room, &a)?;
     let (mut wb, _) = join(s, &room, &b)?;
     let mid = say(&mut wa, "read me")?["message_id"].clone();
-    send(&mut wb, json!({"type": "read_receipt", "message_id": mid}))?;
+    send(
+        &mut wb,
+        json!({"type": "read_receipt", "message_id": mid, "request_id": "first"}),
+    )?;
     let r = wa.recv_until("read_receipt")?;
     assert_eq!(
         (
@@ -198,14 +217,32 @@ fn read_receipt_once(s: &Server) -> TestResult {
         ),
         (mid.clone(), Some(b.as_str()), Some(2))
     );
-    send(&mut wb, json!({"type": "read_receipt", "message_id": mid}))?;
-    wb.recv_until("ack")?;
-    let next = say(&mut wa, "next")?;
-    assert_eq!(next["seq"], 3, "the repeat receipt stored nothing");
+    wb.recv_until("read_receipt")?;
+    send(
+        &mut wb,
+        json!({"type": "read_receipt", "message_id": mid, "request_id": "again"}),
+    )?;
+    let again = ack_for(&mut wb, "again")?;
+    assert_eq!(again["message_id"], mid);
+    assert!(
+        again.get("seq").is_none(),
+        "a repeat is acked without seq: {again}"
+    );
+    // The repeat is fully handled (acked); had it broadcast, that frame would come first.
+    send(
+        &mut wa,
+        json!({"type": "chat_message", "content": "marker", "request_id": "m"}),
+    )?;
+    let ack = wa.recv_type("ack")?;
+    assert_eq!(ack["seq"], 3, "the repeat receipt stored nothing");
     assert_eq!(
         wa.recv_type("chat_message")?["message"]["content"],
-        "next",
-        "and broadcast nothing"
+        "marker"
+    );
+    assert_eq!(
+        wb.recv_type("chat_message")?["message"]["content"],
+        "marker",
+        "the repeat receipt broadcast nothing"
     );
     Ok(())
 }
@@ -305,5 +342,35 @@ fn threading(s: &Server) -> TestResult {
         json!({"type": "chat_message", "content": "orphan", "parent_message_id": "nope"}),
     )?;
     assert_eq!(wa.recv_until("error")?["code"], "not_found");
+    Ok(())
+}
+
+fn established_last_seq(s: &Server) -> TestResult {
+    let (a, b) = users2();
+    let room = room_with(s, &[&a, &b]);
+    let (mut wa, hello) = join(s, &room, &a)?;
+    assert_eq!(hello["last_seq"], 0, "a new room: {hello}");
+    let mid = say(&mut wa, "one")?["message_id"].clone();
+    say(&mut wa, "two")?;
+    send(
+        &mut wa,
+        json!({"type": "message_reaction", "message_id": mid, "emoji": "👀", "request_id": "r"}),
+    )?;
+    ack_for(&mut wa, "r")?;
+    let (_wb, hello) = join(s, &room, &b)?;
+    assert_eq!(
+        (
+            hello["last_seq"].as_u64(),
+            hello["conversation_id"].as_str(),
+            hello["user_id"].as_str()
+        ),
+        (Some(3), Some(room.as_str()), Some(b.as_str())),
+        "{hello}"
+    );
+    let online: Vec<&str> = hello["presence"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|e| e["user_id"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(online.contains(&a.as_str()), "a is online: {hello}");
     Ok(())
 }
