@@ -2,11 +2,11 @@
 //! `messages` table renamed away) delays the copy without blocking or losing chat.
 
 use std::thread::sleep;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{api_key, trial, unique, Server, TestResult};
+use crate::common::{api_key, error_code, trial, unique, Server, TestResult};
 use crate::conversation::{join, room_with, say, send, users2};
 use crate::conversation_api::{contents, history_until};
 use libtest_mimic::Trial;
@@ -18,6 +18,18 @@ pub fn trials() -> Vec<Trial> {
     ]
 }
 
+/// Polls the wrangler log until it contains `text` (the outbox logs each failed copy).
+fn wait_for_log(s: &Server, text: &str) -> Result<(), String> {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        if s.log_tail(2_000).contains(text) {
+            return Ok(());
+        }
+        sleep(Duration::from_millis(250));
+    }
+    Err(format!("no {text:?} in the wrangler log"))
+}
+
 fn d1_outage(s: &Server) -> TestResult {
     let a = unique("ann");
     let room = room_with(s, &[&a]);
@@ -26,6 +38,12 @@ fn d1_outage(s: &Server) -> TestResult {
     let path = format!("/api/conversations/{room}/messages");
     history_until(s, &path, &api_key(), |b| contents(b) == ["d1 up"])?;
     s.d1_execute("ALTER TABLE messages RENAME TO messages_down")?;
+    let (status, body) = s.get(&path, Some(&api_key()));
+    assert_eq!(
+        (status, error_code(&body)?.as_str()),
+        (503, "unavailable"),
+        "D1 is down for the Worker: history cannot be read"
+    );
     let acks: Vec<Value> = (1..=3)
         .map(|i| say(&mut wa, &format!("during {i}")))
         .collect::<Result<_, _>>()?;
@@ -36,6 +54,15 @@ fn d1_outage(s: &Server) -> TestResult {
         vec![2, 3, 4],
         "acks keep coming"
     );
+    let copied = s.d1_query(&format!(
+        "SELECT seq FROM messages_down WHERE conversation_id = '{room}'"
+    ))?;
+    assert_eq!(
+        copied,
+        vec![json!({"seq": 1})],
+        "nothing reached D1 meanwhile"
+    );
+    wait_for_log(s, "D1 copy failed")?;
     s.d1_execute("ALTER TABLE messages_down RENAME TO messages")?;
     let page = history_until(s, &path, &api_key(), |b| contents(b).len() == 4)?;
     assert_eq!(
@@ -48,15 +75,7 @@ fn d1_outage(s: &Server) -> TestResult {
 
 /// Polls D1 until `sql` returns `want` rows (the outbox copies asynchronously).
 fn d1_rows(s: &Server, sql: &str, want: usize) -> Result<Vec<Value>, String> {
-    let mut rows = Vec::new();
-    for _ in 0..60 {
-        rows = s.d1_query(sql)?;
-        if rows.len() == want {
-            return Ok(rows);
-        }
-        sleep(Duration::from_millis(250));
-    }
-    Err(format!("D1 never had {want} rows for {sql}: {rows:?}"))
+    s.d1_until(sql, |rows| rows.len() == want)
 }
 
 fn d1_every_kind(s: &Server) -> TestResult {
