@@ -67,6 +67,14 @@ fn edit_and_delete_by_sender_only(s: &Server) -> TestResult {
     Ok(())
 }
 
+/// The first `n` frames after `connection.established` of a `?since=0` socket, as text.
+fn replay_from_start(s: &Server, room: &str, user: &str, n: usize) -> Result<Vec<String>, String> {
+    let path = format!("/ws/chat/{room}/?since=0");
+    let mut ws = Ws::connect(&s.ws_url(&with_token(&path, &token(user))))?;
+    ws.recv_type("connection.established")?;
+    (0..n).map(|_| ws.recv_text()).collect()
+}
+
 fn delete_after_edit_replay(s: &Server) -> TestResult {
     let (a, b) = users2();
     let room = room_with(s, &[&a, &b]);
@@ -82,12 +90,7 @@ fn delete_after_edit_replay(s: &Server) -> TestResult {
         json!({"type": "message_delete", "message_id": mid, "request_id": "d"}),
     )?;
     ack_for(&mut wa, "d")?;
-    let mut wb = Ws::connect(&s.ws_url(&with_token(
-        &format!("/ws/chat/{room}/?since=0"),
-        &token(&b),
-    )))?;
-    wb.recv_type("connection.established")?;
-    let replay: Vec<String> = (0..4).map(|_| wb.recv_text()).collect::<Result<_, _>>()?;
+    let replay = replay_from_start(s, &room, &b, 4)?;
     let frames: Vec<Value> = replay
         .iter()
         .map(|t| serde_json::from_str(t).unwrap_or(Value::Null))
