@@ -1,13 +1,16 @@
 //! Who a verified user is: the user id, the optional profile claims carried into events,
 //! and the orgs the token grants. This is what the Worker hands to an object.
 //!
-//! Profile strings are capped so that an identity always fits a socket attachment
+//! Profile strings are capped in bytes so that an identity always fits a socket attachment
 //! (the runtime keeps attachments small; 2 KiB is the budget here).
 
 use serde::{Deserialize, Serialize};
 
-/// Longest profile string kept (longer values are cut at a character boundary).
-pub const MAX_PROFILE_CHARS: usize = 200;
+/// Longest profile string kept, in UTF-8 bytes (longer values are cut at a character
+/// boundary). Bytes, not characters: six fields of 4-byte emoji must fit as well as ASCII.
+/// The runtime serializes a string holding any non-Latin-1 character as UTF-16, which
+/// doubles its ASCII, so six fields of 128 bytes stay near 1.5 KB even then.
+pub const MAX_PROFILE_BYTES: usize = 128;
 /// Most org ids taken from an `orgs` claim.
 pub const MAX_ORGS: usize = 64;
 
@@ -30,7 +33,7 @@ pub struct Profile {
 
 impl Profile {
     fn capped(self) -> Self {
-        let cap = |s: Option<String>| s.map(|s| s.chars().take(MAX_PROFILE_CHARS).collect());
+        let cap = |s: Option<String>| s.map(cut);
         Profile {
             name: cap(self.name),
             username: cap(self.username),
@@ -40,6 +43,18 @@ impl Profile {
             avatar: cap(self.avatar),
         }
     }
+}
+
+/// `s` cut to at most [`MAX_PROFILE_BYTES`], never inside a character.
+fn cut(mut s: String) -> String {
+    if s.len() > MAX_PROFILE_BYTES {
+        let end = (0..=MAX_PROFILE_BYTES)
+            .rev()
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0);
+        s.truncate(end);
+    }
+    s
 }
 
 /// A verified user, as forwarded from the Worker to an object.
@@ -90,42 +105,84 @@ impl Identity {
 mod tests {
     use super::*;
 
+    fn with_every_field(s: &str) -> Profile {
+        let f = || Some(s.to_string());
+        Profile {
+            name: f(),
+            username: f(),
+            email: f(),
+            first_name: f(),
+            last_name: f(),
+            avatar: f(),
+        }
+    }
+
+    fn fields(p: &Profile) -> [&str; 6] {
+        [
+            &p.name,
+            &p.username,
+            &p.email,
+            &p.first_name,
+            &p.last_name,
+            &p.avatar,
+        ]
+        .map(|f| f.as_deref().unwrap_or_default())
+    }
+
     #[test]
-    fn profile_strings_are_capped_and_names_fall_back() {
-        let long = "é".repeat(500);
-        let who = Identity::new(
-            "u1".into(),
-            Profile {
-                name: Some(long),
-                ..Profile::default()
-            },
-            (0..100).map(|i| i.to_string()).collect(),
-            0,
-        );
+    fn profile_strings_are_capped_in_bytes_at_a_char_boundary() {
+        // 42 CJK characters are 126 bytes: the 43rd would be cut in half, so it goes.
+        for (unit, kept) in [("😀", 32), ("日", 42), ("é", 64), ("x", 128)] {
+            let who = Identity::new("u1".into(), with_every_field(&unit.repeat(500)), vec![], 0);
+            for f in fields(&who.profile) {
+                assert_eq!(f, unit.repeat(kept), "{unit:?}");
+                assert!(f.len() <= MAX_PROFILE_BYTES);
+            }
+        }
+        let mixed = format!("{}日本", "a".repeat(MAX_PROFILE_BYTES - 4));
+        let who = Identity::new("u1".into(), with_every_field(&mixed), vec![], 0);
+        assert_eq!(who.profile.name.unwrap(), format!("{}日", "a".repeat(124)));
+        let short = Identity::new("u1".into(), with_every_field("Zoë 🙂"), vec![], 0);
         assert_eq!(
-            who.profile.name.as_ref().unwrap().chars().count(),
-            MAX_PROFILE_CHARS
+            short.profile.avatar.as_deref(),
+            Some("Zoë 🙂"),
+            "short ones kept"
         );
+    }
+
+    #[test]
+    fn orgs_are_capped_and_names_fall_back() {
+        let orgs = (0..100).map(|i| i.to_string()).collect();
+        let who = Identity::new("u1".into(), Profile::default(), orgs, 0);
         assert_eq!(who.orgs.len(), MAX_ORGS);
         let bare = Identity::new("u2".into(), Profile::default(), vec![], 0);
         assert_eq!(bare.display_name(), "u2");
         assert_eq!(bare.username(), "u2");
     }
 
+    /// Bytes a string takes in the runtime's (V8) serialization: one byte per character
+    /// when all are Latin-1, else two per UTF-16 unit.
+    fn v8_bytes(s: &str) -> usize {
+        if s.chars().all(|c| (c as u32) <= 0xFF) {
+            s.chars().count()
+        } else {
+            2 * s.encode_utf16().count()
+        }
+    }
+
     #[test]
     fn worst_case_identity_fits_an_attachment() {
-        let s = || Some("x".repeat(MAX_PROFILE_CHARS));
-        let profile = Profile {
-            name: s(),
-            username: s(),
-            email: s(),
-            first_name: s(),
-            last_name: s(),
-            avatar: s(),
-        };
-        let who = Identity::new("u".repeat(128), profile, vec![], i64::MAX);
-        // The socket attachment also holds the orgs only on org hubs, where they are dropped.
-        assert!(serde_json::to_vec(&who).unwrap().len() < 1_600);
+        // ASCII with one CJK character is the runtime's worst case (all UTF-16); emoji
+        // and CJK are the worst cases in UTF-8.
+        let worst = format!("日{}", "x".repeat(500));
+        for filler in [worst.as_str(), &"😀".repeat(500), &"日".repeat(500)] {
+            let who = Identity::new("u".repeat(128), with_every_field(filler), vec![], i64::MAX);
+            let strings: usize = fields(&who.profile).iter().map(|f| v8_bytes(f)).sum();
+            assert!(strings + 128 < 1_700, "{strings} bytes of profile");
+            // The attachment also holds the rate bucket and a socket id (well under 200
+            // bytes); the orgs are dropped from it.
+            assert!(serde_json::to_vec(&who).unwrap().len() < 1_200);
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `Idempotency-Key` for POSTs, kept in the object that does the work (its single writer
 //! makes check-then-store race free): a repeat within 24 h gets the first response back,
-//! the same key with another body gets 409.
+//! the same key with another body gets 409. Stored responses can be rewritten, so content
+//! erased elsewhere (a deleted message) is not handed out again by a replay.
 
 use std::future::Future;
 
@@ -71,6 +72,36 @@ pub fn remember(
         "INSERT OR REPLACE INTO idempotency (key, fingerprint, status, body, at) VALUES (?, ?, ?, ?, ?)",
         Some(vec![key.into(), fingerprint.into(), (status as i64).into(), body.into(), now_ms.into()]),
     )?;
+    Ok(())
+}
+
+/// Rewrites every stored response whose body contains `needle` to what `rewrite` returns
+/// (`None` leaves a body as it is). The status and fingerprint stay, so a repeat still
+/// replays, and still conflicts with another body.
+pub fn rewrite_bodies(
+    sql: &SqlStorage,
+    needle: &str,
+    rewrite: impl Fn(&str) -> Option<String>,
+) -> worker::Result<()> {
+    #[derive(Deserialize)]
+    struct Stored {
+        key: String,
+        body: String,
+    }
+    let rows: Vec<Stored> = sql
+        .exec(
+            "SELECT key, body FROM idempotency WHERE instr(body, ?) > 0",
+            Some(vec![needle.into()]),
+        )?
+        .to_array()?;
+    for row in rows {
+        if let Some(body) = rewrite(&row.body) {
+            sql.exec(
+                "UPDATE idempotency SET body = ? WHERE key = ?",
+                Some(vec![body.into(), row.key.into()]),
+            )?;
+        }
+    }
     Ok(())
 }
 

@@ -1,17 +1,22 @@
 //! The conversation room's SQLite: events, messages, receipts, reactions, members,
 //! presence grace and idempotency keys. Schema created by the object, versioned here.
+//! Every write of one change runs in one storage transaction.
 
 use serde::Deserialize;
-use worker::{SqlStorage, SqlStorageValue};
+use worker::{SqlStorage, SqlStorageValue, Storage};
 
-use crate::domain::protocol::ReactionAction;
+use crate::domain::protocol::{MessageView, ReactionAction};
 use crate::domain::replica;
 use crate::domain::room::{
-    erase_edit_frame, erase_message_frame, Change, RoomStore, StoreError, StoredMessage,
+    erase_edit_frame, erase_message_frame, erase_message_response, Change, RoomStore, StoreError,
+    StoredMessage,
 };
 use crate::domain::stream::EventLog;
 
 use super::{idempotency, outbox, presence};
+
+mod transaction;
+pub use transaction::atomically;
 
 /// Version 1 of the room schema. Changes append statements; existing ones never change.
 const SCHEMA: &str = "
@@ -29,6 +34,8 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 
 pub struct SqliteRoom {
     pub sql: SqlStorage,
+    /// The storage `sql` belongs to, for its transactions.
+    pub storage: Storage,
     pub conversation_id: String,
 }
 
@@ -82,65 +89,100 @@ impl SqliteRoom {
             .unwrap_or_default()
     }
 
+    /// Everything one committed change writes: its event, its row, its D1 copy.
     fn apply(&self, seq: u64, frame: &str, change: &Change) -> worker::Result<()> {
-        let (kind, message_id) = match change {
-            Change::Message(m) => ("chat_message", Some(m.id.as_str())),
-            Change::Receipt { message_id, .. } => ("read_receipt", Some(message_id.as_str())),
-            Change::Reaction { message_id, .. } => ("message_reaction", Some(message_id.as_str())),
-            Change::Edit { message_id, .. } => ("message_edit", Some(message_id.as_str())),
-            Change::Delete { message_id } => ("message_delete", Some(message_id.as_str())),
-        };
-        self.sql.exec(
-            "INSERT INTO events (seq, kind, message_id, frame) VALUES (?, ?, ?, ?)",
-            Some(vec![
-                (seq as i64).into(),
-                s(kind),
-                message_id.map(s).into(),
-                s(frame),
-            ]),
-        )?;
+        self.insert_event(seq, frame, change)?;
         match change {
-            Change::Message(m) => self.sql.exec(
-                "INSERT INTO messages (id, seq, sender_id, client_msg_id) VALUES (?, ?, ?, ?)",
-                Some(vec![
-                    s(&m.id),
-                    (seq as i64).into(),
-                    s(&m.sender.id),
-                    m.client_msg_id.as_deref().map(s).into(),
-                ]),
-            )?,
+            Change::Message(m) => self.insert_message(seq, m)?,
             Change::Receipt {
                 message_id,
                 user_id,
                 ..
-            } => self.sql.exec(
-                "INSERT OR IGNORE INTO receipts (message_id, user_id) VALUES (?, ?)",
-                Some(vec![s(message_id), s(user_id)]),
-            )?,
+            } => self.insert_receipt(message_id, user_id)?,
             Change::Reaction {
                 message_id,
                 user_id,
                 emoji,
                 action,
                 ..
-            } => {
-                let q = match action {
-                    ReactionAction::Added => "INSERT OR IGNORE INTO reactions (message_id, user_id, emoji) VALUES (?, ?, ?)",
-                    ReactionAction::Removed => "DELETE FROM reactions WHERE message_id = ? AND user_id = ? AND emoji = ?",
-                };
-                self.sql
-                    .exec(q, Some(vec![s(message_id), s(user_id), s(emoji)]))?
+            } => self.toggle_reaction(message_id, user_id, emoji, *action)?,
+            // The event frame is the edit; the outbox carries it to D1.
+            Change::Edit { .. } => {}
+            Change::Delete { message_id } => self.delete_message(message_id)?,
+        }
+        self.enqueue(seq, change)
+    }
+
+    fn insert_event(&self, seq: u64, frame: &str, change: &Change) -> worker::Result<()> {
+        let (kind, message_id) = match change {
+            Change::Message(m) => ("chat_message", m.id.as_str()),
+            Change::Receipt { message_id, .. } => ("read_receipt", message_id.as_str()),
+            Change::Reaction { message_id, .. } => ("message_reaction", message_id.as_str()),
+            Change::Edit { message_id, .. } => ("message_edit", message_id.as_str()),
+            Change::Delete { message_id } => ("message_delete", message_id.as_str()),
+        };
+        self.sql.exec(
+            "INSERT INTO events (seq, kind, message_id, frame) VALUES (?, ?, ?, ?)",
+            Some(vec![(seq as i64).into(), s(kind), s(message_id), s(frame)]),
+        )?;
+        Ok(())
+    }
+
+    fn insert_message(&self, seq: u64, m: &MessageView) -> worker::Result<()> {
+        self.sql.exec(
+            "INSERT INTO messages (id, seq, sender_id, client_msg_id) VALUES (?, ?, ?, ?)",
+            Some(vec![
+                s(&m.id),
+                (seq as i64).into(),
+                s(&m.sender.id),
+                m.client_msg_id.as_deref().map(s).into(),
+            ]),
+        )?;
+        Ok(())
+    }
+
+    fn insert_receipt(&self, message_id: &str, user_id: &str) -> worker::Result<()> {
+        self.sql.exec(
+            "INSERT OR IGNORE INTO receipts (message_id, user_id) VALUES (?, ?)",
+            Some(vec![s(message_id), s(user_id)]),
+        )?;
+        Ok(())
+    }
+
+    fn toggle_reaction(
+        &self,
+        message_id: &str,
+        user_id: &str,
+        emoji: &str,
+        action: ReactionAction,
+    ) -> worker::Result<()> {
+        let q = match action {
+            ReactionAction::Added => {
+                "INSERT OR IGNORE INTO reactions (message_id, user_id, emoji) VALUES (?, ?, ?)"
             }
-            Change::Edit { .. } => return self.enqueue(seq, change),
-            Change::Delete { message_id } => {
-                self.erase(message_id)?;
-                self.sql.exec(
-                    "UPDATE messages SET deleted = 1 WHERE id = ?",
-                    Some(vec![s(message_id)]),
-                )?
+            ReactionAction::Removed => {
+                "DELETE FROM reactions WHERE message_id = ? AND user_id = ? AND emoji = ?"
             }
         };
-        self.enqueue(seq, change)
+        self.sql
+            .exec(q, Some(vec![s(message_id), s(user_id), s(emoji)]))?;
+        Ok(())
+    }
+
+    /// Marks the message deleted and erases its content wherever this object stored it.
+    fn delete_message(&self, message_id: &str) -> worker::Result<()> {
+        self.erase(message_id)?;
+        // The needle narrows the scan; the parse checks it is this message's response
+        // (a sender whose id happens to equal the message id matches the needle too).
+        let needle = format!("\"id\":{}", serde_json::Value::from(message_id));
+        idempotency::rewrite_bodies(&self.sql, &needle, |body| {
+            erase_message_response(body, message_id)
+        })?;
+        self.sql.exec(
+            "UPDATE messages SET deleted = 1 WHERE id = ?",
+            Some(vec![s(message_id)]),
+        )?;
+        Ok(())
     }
 
     fn enqueue(&self, seq: u64, change: &Change) -> worker::Result<()> {
@@ -158,10 +200,15 @@ impl SqliteRoom {
             kind: String,
             frame: String,
         }
-        let rows: Vec<Row> = self.rows(
-            "SELECT seq, kind, frame FROM events WHERE message_id = ? AND kind IN ('chat_message', 'message_edit')",
-            vec![s(message_id)],
-        );
+        // Unlike reads for checks, a failed read here must fail the delete: the content
+        // would stay.
+        let rows: Vec<Row> = self
+            .sql
+            .exec(
+                "SELECT seq, kind, frame FROM events WHERE message_id = ? AND kind IN ('chat_message', 'message_edit')",
+                Some(vec![s(message_id)]),
+            )?
+            .to_array()?;
         for row in rows {
             let erased = if row.kind == "chat_message" {
                 erase_message_frame(&row.frame)
@@ -204,42 +251,34 @@ impl SqliteRoom {
 
     /// Adds a member; false when already one.
     pub fn add_member(&self, user_id: &str, at: &str) -> worker::Result<bool> {
-        let c = self.sql.exec(
-            "INSERT OR IGNORE INTO members (user_id, added_at) VALUES (?, ?)",
-            Some(vec![s(user_id), s(at)]),
-        )?;
-        let added = c.rows_written() > 0;
-        if added {
-            outbox::enqueue(
-                &self.sql,
-                &[replica::conversation_member(
-                    &self.conversation_id,
-                    user_id,
-                    Some(at),
-                )],
-            )?;
-        }
-        Ok(added)
+        self.change_member(user_id, Some(at))
     }
 
     /// Removes a member; false when not one.
     pub fn remove_member(&self, user_id: &str) -> worker::Result<bool> {
-        let c = self.sql.exec(
-            "DELETE FROM members WHERE user_id = ?",
-            Some(vec![s(user_id)]),
-        )?;
-        let removed = c.rows_written() > 0;
-        if removed {
-            outbox::enqueue(
-                &self.sql,
-                &[replica::conversation_member(
-                    &self.conversation_id,
-                    user_id,
-                    None,
-                )],
-            )?;
-        }
-        Ok(removed)
+        self.change_member(user_id, None)
+    }
+
+    /// Adds (`added_at`) or removes a member together with its D1 copy.
+    fn change_member(&self, user_id: &str, added_at: Option<&str>) -> worker::Result<bool> {
+        atomically(&self.storage, || {
+            let c = match added_at {
+                Some(at) => self.sql.exec(
+                    "INSERT OR IGNORE INTO members (user_id, added_at) VALUES (?, ?)",
+                    Some(vec![s(user_id), s(at)]),
+                )?,
+                None => self.sql.exec(
+                    "DELETE FROM members WHERE user_id = ?",
+                    Some(vec![s(user_id)]),
+                )?,
+            };
+            let changed = c.rows_written() > 0;
+            if changed {
+                let copy = replica::conversation_member(&self.conversation_id, user_id, added_at);
+                outbox::enqueue(&self.sql, &[copy])?;
+            }
+            Ok(changed)
+        })
     }
 }
 
@@ -304,7 +343,7 @@ impl RoomStore for SqliteRoom {
     }
 
     fn commit(&mut self, seq: u64, frame: &str, change: &Change) -> Result<(), StoreError> {
-        self.apply(seq, frame, change).map_err(|e| {
+        atomically(&self.storage, || self.apply(seq, frame, change)).map_err(|e| {
             worker::console_error!("room commit failed: {e}");
             StoreError
         })

@@ -1,5 +1,6 @@
 //! Conversation HTTP API cases (SPEC §5): posting messages with Idempotency-Key, history
-//! pages read from D1, deleted content gone from history and replay, and presence.
+//! pages read from D1, deleted content gone from history, resume and Idempotency-Key
+//! replays, and presence.
 
 use std::thread::sleep;
 use std::time::Duration;
@@ -7,12 +8,16 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::common::{api_key, token, trial, unique, with_token, Server, TestResult, Ws};
-use crate::conversation::{auth, join, room_with, say, send, users2};
+use crate::conversation::{ack_for, auth, join, room_with, say, send, users2};
 use libtest_mimic::Trial;
 
 pub fn trials() -> Vec<Trial> {
     vec![
         trial("api::post_message_and_idempotency_key", api_post_message),
+        trial(
+            "api::idempotent_replay_after_delete_has_no_content",
+            replay_after_delete,
+        ),
         trial("api::history_pages_from_d1", history_pages),
         trial(
             "api::deleted_content_gone_from_history",
@@ -22,7 +27,8 @@ pub fn trials() -> Vec<Trial> {
     ]
 }
 
-fn post(s: &Server, room: &str, body: &Value, key: Option<&str>) -> (u16, Value) {
+/// `POST /api/conversations/{room}/messages` with the API key (and `Idempotency-Key`).
+pub fn post(s: &Server, room: &str, body: &Value, key: Option<&str>) -> (u16, Value) {
     let auth = auth();
     let mut headers = vec![
         ("Authorization", auth.as_str()),
@@ -96,6 +102,47 @@ fn api_post_message(s: &Server) -> TestResult {
         Some("hi"),
     );
     assert_eq!(status, 415);
+    Ok(())
+}
+
+fn replay_after_delete(s: &Server) -> TestResult {
+    let a = unique("ann");
+    let room = room_with(s, &[&a]);
+    let (mut wa, _) = join(s, &room, &a)?;
+    let body = json!({"sender": {"id": a}, "content": "posted in haste"});
+    let (status, first) = post(s, &room, &body, Some("idem-del"));
+    assert_eq!(status, 201, "{first}");
+    let mid = first["message"]["id"].clone();
+    send(
+        &mut wa,
+        json!({"type": "message_delete", "message_id": mid, "request_id": "d"}),
+    )?;
+    assert_eq!(ack_for(&mut wa, "d")?["seq"], 2);
+    let (status, again) = post(s, &room, &body, Some("idem-del"));
+    assert_eq!(status, 201, "still the first response's status: {again}");
+    let m = &again["message"];
+    assert_eq!(
+        (&m["id"], &m["seq"], &m["sender"]),
+        (&mid, &first["message"]["seq"], &first["message"]["sender"]),
+        "the first response, replayed"
+    );
+    assert_eq!(
+        (&m["content"], &m["is_deleted"]),
+        (&Value::Null, &json!(true))
+    );
+    assert!(!again.to_string().contains("haste"), "{again}");
+    let path = format!("/api/conversations/{room}/messages");
+    let page = history_until(s, &path, &api_key(), |b| {
+        b["messages"][0]["is_deleted"] == true
+    })?;
+    assert_eq!(
+        (
+            page["messages"].as_array().map(Vec::len),
+            page["last_seq"].as_u64()
+        ),
+        (Some(1), Some(2)),
+        "the retry created nothing: {page}"
+    );
     Ok(())
 }
 

@@ -1,14 +1,13 @@
-//! Conversation cases about time and failure: resume exactness, presence with tabs and the
-//! grace window, limits, hibernation and a D1 outage.
+//! Conversation cases about time and limits: resume exactness, presence with tabs and the
+//! grace window, limits and hibernation.
 
 use std::thread::sleep;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::common::{api_key, token, trial, unique, with_token, Server, TestResult, Ws};
 use crate::conversation::{join, room_with, say, send, users2};
-use crate::conversation_api::{contents, history_until};
 use libtest_mimic::Trial;
 
 pub fn trials() -> Vec<Trial> {
@@ -24,8 +23,6 @@ pub fn trials() -> Vec<Trial> {
         trial("limits::flood_rate_limited_then_1008", flood_1008),
         trial("limits::content_too_long", content_too_long),
         trial("durability::survives_hibernation", survives_hibernation),
-        trial("durability::d1_outage_loses_nothing", d1_outage),
-        trial("durability::d1_gets_every_kind_of_row", d1_every_kind),
     ]
 }
 
@@ -244,84 +241,5 @@ fn survives_hibernation(s: &Server) -> TestResult {
         7,
         "rate state intact: not limited"
     );
-    Ok(())
-}
-
-fn d1_outage(s: &Server) -> TestResult {
-    let a = unique("ann");
-    let room = room_with(s, &[&a]);
-    let (mut wa, _) = join(s, &room, &a)?;
-    say(&mut wa, "d1 up")?;
-    let path = format!("/api/conversations/{room}/messages");
-    history_until(s, &path, &api_key(), |b| contents(b) == ["d1 up"])?;
-    s.d1_execute("ALTER TABLE messages RENAME TO messages_down")?;
-    let acks: Vec<Value> = (1..=3)
-        .map(|i| say(&mut wa, &format!("during {i}")))
-        .collect::<Result<_, _>>()?;
-    assert_eq!(
-        acks.iter()
-            .map(|a| a["seq"].as_u64().unwrap())
-            .collect::<Vec<_>>(),
-        vec![2, 3, 4],
-        "acks keep coming"
-    );
-    s.d1_execute("ALTER TABLE messages_down RENAME TO messages")?;
-    let page = history_until(s, &path, &api_key(), |b| contents(b).len() == 4)?;
-    assert_eq!(
-        contents(&page),
-        ["d1 up", "during 1", "during 2", "during 3"],
-        "every row once, in order"
-    );
-    Ok(())
-}
-
-/// Polls D1 until `sql` returns `want` rows (the outbox copies asynchronously).
-fn d1_rows(s: &Server, sql: &str, want: usize) -> Result<Vec<Value>, String> {
-    let mut rows = Vec::new();
-    for _ in 0..60 {
-        rows = s.d1_query(sql)?;
-        if rows.len() == want {
-            return Ok(rows);
-        }
-        sleep(Duration::from_millis(250));
-    }
-    Err(format!("D1 never had {want} rows for {sql}: {rows:?}"))
-}
-
-fn d1_every_kind(s: &Server) -> TestResult {
-    let (a, b) = users2();
-    let room = room_with(s, &[&a, &b]);
-    let (mut wa, _) = join(s, &room, &a)?;
-    let (mut wb, _) = join(s, &room, &b)?;
-    let mid = say(&mut wa, "copied")?["message_id"].clone();
-    send(&mut wb, json!({"type": "read_receipt", "message_id": mid}))?;
-    send(
-        &mut wb,
-        json!({"type": "message_reaction", "message_id": mid, "emoji": "✅"}),
-    )?;
-    wb.recv_until("ack")?;
-    wb.recv_until("ack")?;
-    let mid = mid.as_str().unwrap_or_default();
-    let members = d1_rows(
-        s,
-        &format!("SELECT user_id FROM conversation_members WHERE conversation_id = '{room}'"),
-        2,
-    )?;
-    assert_eq!(members.len(), 2);
-    let receipt = d1_rows(
-        s,
-        &format!("SELECT user_id, seq FROM read_receipts WHERE message_id = '{mid}'"),
-        1,
-    )?;
-    assert_eq!(
-        (receipt[0]["user_id"].as_str(), receipt[0]["seq"].as_u64()),
-        (Some(b.as_str()), Some(2))
-    );
-    let reaction = d1_rows(
-        s,
-        &format!("SELECT emoji FROM reactions WHERE message_id = '{mid}'"),
-        1,
-    )?;
-    assert_eq!(reaction[0]["emoji"], "✅");
     Ok(())
 }

@@ -1,10 +1,15 @@
-//! End-to-end tests: one `wrangler dev` (fresh local state) shared by every trial, driven over
+//! End-to-end tests: one `wrangler dev` (fresh local state) shared by every trial (and a second,
+//! tuned one that the trials needing other limits start on demand), driven over
 //! real HTTP and WebSockets. Run with `cargo test --test e2e` (node >= 22 on PATH: use
 //! `. scripts/lib.sh; tools_path` first); the usual libtest filters and flags work.
 
 mod common;
 mod conversation;
 mod conversation_api;
+mod conversation_d1;
+mod conversation_edits;
+mod conversation_limits;
+mod conversation_members;
 mod conversation_sync;
 mod foundation;
 mod inbox;
@@ -17,6 +22,10 @@ fn main() {
     let mut trials = foundation::trials();
     trials.extend(conversation::trials());
     trials.extend(conversation_api::trials());
+    trials.extend(conversation_d1::trials());
+    trials.extend(conversation_edits::trials());
+    trials.extend(conversation_limits::trials());
+    trials.extend(conversation_members::trials());
     trials.extend(conversation_sync::trials());
     trials.extend(inbox::trials());
     trials.extend(org::trials());

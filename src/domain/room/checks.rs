@@ -1,5 +1,6 @@
 //! Validation of what clients put in room frames: content, references, emoji.
 
+use super::emoji::is_emoji;
 use super::{MAX_EMOJI_CHARS, MAX_REF_CHARS};
 use crate::domain::config::Settings;
 use crate::domain::errors::FrameError;
@@ -27,19 +28,15 @@ pub(super) fn check_ref(field: &str, value: &str) -> Result<(), FrameError> {
     Ok(())
 }
 
-/// An emoji: a short run of non-ASCII pictographs (or `:shortcode:`), no controls or spaces.
+/// A reaction emoji: real emoji sequences (see [`is_emoji`]) or a `:shortcode:`.
 pub(super) fn check_emoji(emoji: &str) -> Result<String, FrameError> {
-    let n = emoji.chars().count();
     let shortcode = emoji.len() > 2
         && emoji.starts_with(':')
         && emoji.ends_with(':')
         && emoji[1..emoji.len() - 1]
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '+' || c == '-');
-    let pictograph = emoji
-        .chars()
-        .all(|c| !c.is_ascii() && !c.is_control() && !c.is_whitespace());
-    if n == 0 || n > MAX_EMOJI_CHARS || !(shortcode || pictograph) {
+    if emoji.chars().count() > MAX_EMOJI_CHARS || !(shortcode || is_emoji(emoji)) {
         return Err(FrameError::invalid(
             "emoji must be an emoji or a :shortcode:",
         ));

@@ -1,5 +1,6 @@
-//! What deleting a message does to its stored frames: the content is erased, so a replay
-//! shows `content: null` (and `is_deleted: true` on the message itself).
+//! What deleting a message does to what was stored about it: the content is erased from
+//! its event frames, so a resume replays `content: null` (and `is_deleted: true` on the
+//! message itself), and from stored API responses, so an `Idempotency-Key` replay does too.
 
 use serde_json::Value;
 
@@ -29,4 +30,19 @@ pub fn erase_edit_frame(frame: &str) -> Option<String> {
         }
         .to_text(),
     )
+}
+
+/// A stored `{"message": …}` response after that message's deletion: content gone, marked
+/// deleted, everything else as first sent. `None` when the body is about another message.
+pub fn erase_message_response(body: &str, message_id: &str) -> Option<String> {
+    let mut v: Value = serde_json::from_str(body).ok()?;
+    let slot = v.get_mut("message")?;
+    let mut message: MessageView = serde_json::from_value(slot.clone()).ok()?;
+    if message.id != message_id {
+        return None;
+    }
+    message.content = None;
+    message.is_deleted = true;
+    *slot = serde_json::to_value(message).ok()?;
+    Some(v.to_string())
 }

@@ -9,11 +9,8 @@
 use super::config::Settings;
 use super::errors::{ErrorCode, FrameError};
 use super::identity::Identity;
-use super::protocol::{
-    ChatMessageIn, ClientFrame, MessageView, ReactionAction, Sender, ServerFrame,
-};
+use super::protocol::{ClientFrame, MessageView, ReactionAction, ServerFrame};
 use super::stream::EventLog;
-use super::time::iso;
 
 /// Longest emoji string accepted in a reaction.
 pub const MAX_EMOJI_CHARS: usize = 32;
@@ -144,58 +141,7 @@ pub fn handle(
     }
 }
 
-/// Stores a new message (or finds the earlier one with the same `client_msg_id`).
-/// Returns the outcome and the message as stored; shared by sockets and the HTTP API.
-pub fn post_message(
-    store: &mut impl RoomStore,
-    actor: &Actor<'_>,
-    m: ChatMessageIn,
-    new_id: impl FnOnce() -> String,
-) -> Result<(Outcome, Option<MessageView>), FrameError> {
-    let content = check_content(&m.content, actor.settings)?;
-    if let Some(cid) = &m.client_msg_id {
-        check_ref("client_msg_id", cid)?;
-        if let Some(prior) = store.by_client_msg_id(&actor.who.user_id, cid) {
-            // A retry: the first ack again, nothing broadcast, no new message.
-            return Ok((Outcome::reply(ack(Some(prior.id), prior.seq)), None));
-        }
-    }
-    if let Some(parent) = &m.parent_message_id {
-        check_ref("parent_message_id", parent)?;
-        if store.message(parent).is_none() {
-            return Err(FrameError::not_found(
-                "parent_message_id names no message of this conversation",
-            ));
-        }
-    }
-    let seq = store.last_seq() + 1;
-    let view = MessageView {
-        id: new_id(),
-        seq,
-        conversation_id: actor.conversation_id.to_string(),
-        content: Some(content),
-        sender: sender_of(actor.who),
-        parent_message_id: m.parent_message_id,
-        client_msg_id: m.client_msg_id,
-        created_at: iso(actor.now_ms),
-        is_edited: false,
-        is_deleted: false,
-    };
-    let frame = ServerFrame::ChatMessage {
-        seq,
-        message: view.clone(),
-    };
-    let id = view.id.clone();
-    let outcome = commit(
-        store,
-        seq,
-        frame,
-        Change::Message(Box::new(view.clone())),
-        Some(id),
-    )?;
-    Ok((outcome, Some(view)))
-}
-
+/// Stores the event and answers with an ack for the sender and the broadcast for all.
 fn commit(
     store: &mut impl RoomStore,
     seq: u64,
@@ -224,145 +170,7 @@ fn ack(message_id: Option<String>, seq: u64) -> ServerFrame {
     }
 }
 
-fn typing(actor: &Actor<'_>, is_typing: bool) -> Outcome {
-    let frame = ServerFrame::TypingIndicator {
-        user_id: actor.who.user_id.clone(),
-        user_name: actor.who.display_name().to_string(),
-        is_typing,
-        timestamp: iso(actor.now_ms),
-    };
-    Outcome {
-        reply: vec![],
-        broadcast: Some(Broadcast {
-            text: frame.to_text(),
-            include_sender: false,
-        }),
-    }
-}
-
-fn receipt(
-    store: &mut impl RoomStore,
-    actor: &Actor<'_>,
-    message_id: String,
-) -> Result<Outcome, FrameError> {
-    let msg = existing(store, &message_id)?;
-    let user_id = actor.who.user_id.clone();
-    if store.has_receipt(&msg.id, &user_id) {
-        // Once per user and message: a repeat is acknowledged and changes nothing.
-        return Ok(Outcome::reply(ServerFrame::Ack {
-            request_id: None,
-            message_id: Some(msg.id),
-            seq: None,
-        }));
-    }
-    let seq = store.last_seq() + 1;
-    let at = iso(actor.now_ms);
-    let frame = ServerFrame::ReadReceipt {
-        seq,
-        message_id: msg.id.clone(),
-        user_id: user_id.clone(),
-        timestamp: at.clone(),
-    };
-    commit(
-        store,
-        seq,
-        frame,
-        Change::Receipt {
-            message_id: msg.id.clone(),
-            user_id,
-            at,
-        },
-        Some(msg.id),
-    )
-}
-
-fn reaction(
-    store: &mut impl RoomStore,
-    actor: &Actor<'_>,
-    message_id: String,
-    emoji: String,
-) -> Result<Outcome, FrameError> {
-    let emoji = check_emoji(&emoji)?;
-    let msg = existing(store, &message_id)?;
-    let user_id = actor.who.user_id.clone();
-    let action = if store.has_reaction(&msg.id, &user_id, &emoji) {
-        ReactionAction::Removed
-    } else {
-        ReactionAction::Added
-    };
-    let seq = store.last_seq() + 1;
-    let at = iso(actor.now_ms);
-    let frame = ServerFrame::MessageReaction {
-        seq,
-        message_id: msg.id.clone(),
-        emoji: emoji.clone(),
-        user_id: user_id.clone(),
-        action,
-        timestamp: at.clone(),
-    };
-    let change = Change::Reaction {
-        message_id: msg.id.clone(),
-        user_id,
-        emoji,
-        action,
-        at,
-    };
-    commit(store, seq, frame, change, Some(msg.id))
-}
-
-fn edit(
-    store: &mut impl RoomStore,
-    actor: &Actor<'_>,
-    message_id: String,
-    content: String,
-) -> Result<Outcome, FrameError> {
-    let content = check_content(&content, actor.settings)?;
-    let msg = own(store, actor, &message_id, "edit")?;
-    let seq = store.last_seq() + 1;
-    let at = iso(actor.now_ms);
-    let frame = ServerFrame::MessageEdit {
-        seq,
-        message_id: msg.id.clone(),
-        content: Some(content.clone()),
-        edited_at: at.clone(),
-        timestamp: at.clone(),
-    };
-    commit(
-        store,
-        seq,
-        frame,
-        Change::Edit {
-            message_id: msg.id.clone(),
-            content,
-            at,
-        },
-        Some(msg.id),
-    )
-}
-
-fn delete(
-    store: &mut impl RoomStore,
-    actor: &Actor<'_>,
-    message_id: String,
-) -> Result<Outcome, FrameError> {
-    let msg = own(store, actor, &message_id, "delete")?;
-    let seq = store.last_seq() + 1;
-    let frame = ServerFrame::MessageDelete {
-        seq,
-        message_id: msg.id.clone(),
-        timestamp: iso(actor.now_ms),
-    };
-    commit(
-        store,
-        seq,
-        frame,
-        Change::Delete {
-            message_id: msg.id.clone(),
-        },
-        Some(msg.id),
-    )
-}
-
+/// A message of this room that is not deleted.
 fn existing(store: &impl RoomStore, message_id: &str) -> Result<StoredMessage, FrameError> {
     check_ref("message_id", message_id)?;
     match store.message(message_id) {
@@ -387,24 +195,16 @@ fn own(
     Ok(msg)
 }
 
-pub fn sender_of(who: &Identity) -> Sender {
-    let p = &who.profile;
-    Sender {
-        id: who.user_id.clone(),
-        username: p.username.clone(),
-        name: p.name.clone(),
-        email: p.email.clone(),
-        first_name: p.first_name.clone(),
-        last_name: p.last_name.clone(),
-        avatar: p.avatar.clone(),
-    }
-}
-
+mod actions;
 mod checks;
+mod emoji;
 mod erase;
+mod post;
 
+use actions::{delete, edit, reaction, receipt, typing};
 use checks::{check_content, check_emoji, check_ref};
-pub use erase::{erase_edit_frame, erase_message_frame};
+pub use erase::{erase_edit_frame, erase_message_frame, erase_message_response};
+pub use post::{post_message, sender_of};
 
 #[cfg(test)]
 mod tests;

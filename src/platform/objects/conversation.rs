@@ -141,6 +141,7 @@ impl ConversationRoom {
     pub(super) fn store(&self) -> SqliteRoom {
         SqliteRoom {
             sql: self.state.storage().sql(),
+            storage: self.state.storage(),
             conversation_id: self.conversation_id(),
         }
     }

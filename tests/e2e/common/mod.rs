@@ -45,11 +45,31 @@ pub fn server() -> &'static Server {
     SERVER.get().expect("the shared server was not started")
 }
 
-/// Stops the shared server if it was started (statics are never dropped).
+/// Stops the shared server, and the tuned one, if they were started (statics are never
+/// dropped).
 pub fn stop_shared(keep_log: bool) {
-    if let Some(s) = SERVER.get() {
+    for s in [SERVER.get(), TUNED.get().map(|(_, s)| s)]
+        .into_iter()
+        .flatten()
+    {
         s.stop(keep_log);
     }
+}
+
+static TUNED: OnceLock<(Vec<(String, String)>, Server)> = OnceLock::new();
+
+/// A second server with these `[vars]` overridden, for trials that need other limits than
+/// the shared one. The first trial that asks starts it and the others wait for it, so one
+/// start-up serves them all; every caller must ask for the same vars.
+pub fn tuned_server(vars: &[(&str, &str)]) -> &'static Server {
+    let wanted: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let (started_with, server) =
+        TUNED.get_or_init(|| (wanted.clone(), Server::start_with_vars(vars)));
+    assert_eq!(started_with, &wanted, "one tuned server, one set of vars");
+    server
 }
 
 // ---------------------------------------------------------------- trials

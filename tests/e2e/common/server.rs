@@ -14,6 +14,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const READY_TIMEOUT: Duration = Duration::from_secs(240);
 const POLL_EVERY: Duration = Duration::from_millis(250);
 const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How long [`Server::d1_until`] waits for the outbox to copy rows to D1.
+const D1_WAIT: Duration = Duration::from_secs(60);
 
 /// A running `wrangler dev` with its own persisted state under `target/e2e-state/`.
 pub struct Server {
@@ -112,6 +114,26 @@ impl Server {
         let parsed: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| format!("d1 query {sql:?}: {e}: {text}"))?;
         Ok(parsed[0]["results"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// Polls this server's D1 until the rows `sql` returns satisfy `ready` (the outbox copies
+    /// asynchronously); the rows, or an error with the last rows after about a minute.
+    pub fn d1_until(
+        &self,
+        sql: &str,
+        ready: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> Result<Vec<serde_json::Value>, String> {
+        let start = Instant::now();
+        loop {
+            let rows = self.d1_query(sql)?;
+            if ready(&rows) {
+                return Ok(rows);
+            }
+            if start.elapsed() > D1_WAIT {
+                return Err(format!("D1 never got there for {sql}: {rows:?}"));
+            }
+            sleep(POLL_EVERY);
+        }
     }
 
     /// The last `lines` lines of the wrangler log.
