@@ -6,6 +6,14 @@ set -euo pipefail
 tools_path
 wasm_path
 cd "$ROOT"
+# wrangler runs this on every start (each e2e server, `make dev`): skip when the output is
+# newer than every input, since wasm-bindgen and wasm-opt alone take ~15-60 s.
+out=build/index_bg.wasm
+if [ $# -eq 0 ] && [ -f "$out" ] && [ -f build/worker/shim.mjs ] &&
+  [ -z "$(find src Cargo.toml Cargo.lock scripts/build-worker.sh -newer "$out" -print -quit)" ]; then
+  echo "build/ is up to date"
+  exit 0
+fi
 worker-build --release "$@"
 # worker-build's own wasm-opt pass is -O; a size pass over the final module takes it from
 # about 1.2 MB to under 1 MB (imports and exports are kept, so the JS glue is unchanged).
