@@ -22,6 +22,10 @@ pub fn trials() -> Vec<Trial> {
         trial("inbox::resume_since", inbox_resume),
         trial("inbox::idempotency_key_publishes_once", inbox_idempotent),
         trial("inbox::bad_bodies", inbox_bad_bodies),
+        trial(
+            "inbox::mark_read_after_hibernation_reaches_d1",
+            read_after_wake,
+        ),
     ]
 }
 
@@ -284,5 +288,46 @@ fn inbox_bad_bodies(s: &Server) -> TestResult {
         Some("{}"),
     );
     assert_eq!(status, 401);
+    Ok(())
+}
+
+/// Polls the D1-backed inbox API until `done(page)` holds (30 s hang guard).
+fn poll_d1_list(
+    s: &Server,
+    user: &str,
+    query: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Result<Value, String> {
+    let path = format!("/api/users/{user}/notifications{query}");
+    let mut last = Value::Null;
+    for _ in 0..120 {
+        let (status, body) = s.get(&path, Some(&api_key()));
+        assert_eq!(status, 200, "{body}");
+        if done(&body) {
+            return Ok(body);
+        }
+        last = body;
+        sleep(Duration::from_millis(250));
+    }
+    Err(format!(
+        "GET {path} never reached the expected state; last: {last}"
+    ))
+}
+
+fn read_after_wake(s: &Server) -> TestResult {
+    let u = unique("ann");
+    let (mut ws, _) = inbox(s, &u, "")?;
+    let id = notify(s, &u, "sleepy").1["notifications"][0]["id"].clone();
+    ws.recv_type("notification")?;
+    ws.recv_type("unread_count")?;
+    poll_d1_list(s, &u, "?unread=true", |p| p["notifications"][0]["id"] == id)?;
+    // Idle long enough for local workerd to hibernate the inbox (about 10 s).
+    sleep(Duration::from_secs(12));
+    ws.send_json(&json!({"type": "mark_read", "notification_id": id, "request_id": "w1"}))?;
+    assert_eq!(ws.recv_type("ack")?["request_id"], "w1");
+    let page = poll_d1_list(s, &u, "?unread=true", |p| {
+        p["notifications"].as_array().is_some_and(Vec::is_empty)
+    })?;
+    assert_eq!(page["unread_count"], 0, "{page}");
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! `UserInbox`: one per user. Holds that user's notification sockets, the notification log
 //! and read state in SQLite, and answers "how many devices are live" at publish time.
-
-use std::cell::RefCell;
+//!
+//! Nothing lives only in memory: whose inbox this is comes from SQLite (`event_log::stream_id`)
+//! on every request and frame, since a hibernated object is rebuilt from storage and sockets.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -30,7 +31,6 @@ pub struct UserInbox {
     state: State,
     env: Env,
     settings: Settings,
-    user: RefCell<String>,
 }
 
 struct SqliteInbox<'a> {
@@ -129,17 +129,15 @@ impl DurableObject for UserInbox {
             settings: config::settings(&env),
             state,
             env,
-            user: RefCell::new(String::new()),
         }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let sql = self.state.storage().sql();
-        *self.user.borrow_mut() =
-            event_log::stream_id(&sql, req.headers().get(internal::STREAM)?.as_deref())?;
+        let user = event_log::stream_id(&sql, req.headers().get(internal::STREAM)?.as_deref())?;
         let result = match (req.method(), req.path().as_str()) {
             (_, internal::SOCKET_PATH) => match Connect::from_request(&req)? {
-                Some(conn) => return self.open_socket(conn),
+                Some(conn) => return self.open_socket(&user, conn),
                 None => Err(ApiError::NotFound("no such endpoint".into())),
             },
             (Method::Post, "/notify") => {
@@ -147,9 +145,9 @@ impl DurableObject for UserInbox {
                 let print = req.headers().get(internal::FINGERPRINT)?;
                 let body = req.text().await?;
                 let print = print.unwrap_or_else(|| idempotency::fingerprint(&body));
-                self.publish(&body, key.as_deref(), &print).await
+                self.publish(&user, &body, key.as_deref(), &print).await
             }
-            (Method::Get, "/notifications") => self.list(&req).await,
+            (Method::Get, "/notifications") => self.list(&user, &req).await,
             _ => Err(ApiError::NotFound("no such endpoint".into())),
         };
         result.or_else(|e| error(&e))
@@ -175,14 +173,12 @@ impl DurableObject for UserInbox {
                 return Ok(());
             }
         };
-        let user = self.user.borrow().clone();
-        match inbox::mark_read(
-            &mut SqliteInbox {
-                sql: &sql,
-                user: &user,
-            },
-            ids,
-        ) {
+        let user = event_log::stream_id(&sql, None)?;
+        let mut store = SqliteInbox {
+            sql: &sql,
+            user: &user,
+        };
+        match inbox::mark_read(&mut store, ids) {
             Ok((seq, fanout)) => {
                 socket::send(
                     &ws,
@@ -229,18 +225,14 @@ impl DurableObject for UserInbox {
 }
 
 impl UserInbox {
-    fn open_socket(&self, conn: Connect) -> Result<Response> {
+    fn open_socket(&self, user: &str, conn: Connect) -> Result<Response> {
         if self.state.get_websockets_with_tag(&conn.who.user_id).len()
             >= self.settings.max_sockets_per_user
         {
             return conn.refuse(Close::TooManySockets);
         }
         let sql = self.state.storage().sql();
-        let user = self.user.borrow().clone();
-        let store = SqliteInbox {
-            sql: &sql,
-            user: &user,
-        };
+        let store = SqliteInbox { sql: &sql, user };
         let (ws, resp) = socket::accept(&self.state, &conn, &self.settings, now_ms())?;
         let established = Established {
             user_id: conn.who.user_id.clone(),
@@ -265,6 +257,7 @@ impl UserInbox {
 
     async fn publish(
         &self,
+        user: &str,
         body: &str,
         key: Option<&str>,
         print: &str,
@@ -274,11 +267,7 @@ impl UserInbox {
         idempotency::once(&sql, key, print, now, || async {
             let n: NotificationIn =
                 serde_json::from_str(body).map_err(|e| ApiError::Unprocessable(json_error(&e)))?;
-            let user = self.user.borrow().clone();
-            let mut store = SqliteInbox {
-                sql: &sql,
-                user: &user,
-            };
+            let mut store = SqliteInbox { sql: &sql, user };
             let (view, fanout) =
                 inbox::publish(&mut store, n, new_id(), now).map_err(ApiError::from)?;
             self.fan_out(&fanout);
@@ -295,7 +284,7 @@ impl UserInbox {
         .await
     }
 
-    async fn list(&self, req: &Request) -> Result<Response, ApiError> {
+    async fn list(&self, user: &str, req: &Request) -> Result<Response, ApiError> {
         let url = req.url().map_err(|_| ApiError::Internal)?;
         let q = |k: &str| {
             url.query_pairs()
@@ -311,13 +300,9 @@ impl UserInbox {
                 .filter(|l| (1..=200).contains(l))
                 .ok_or_else(|| ApiError::BadRequest("limit must be 1-200".into()))?,
         };
-        let user = self.user.borrow().clone();
-        let notifications = super::history::notifications(&self.env, &user, unread, limit).await?;
+        let notifications = super::history::notifications(&self.env, user, unread, limit).await?;
         let sql = self.state.storage().sql();
-        let store = SqliteInbox {
-            sql: &sql,
-            user: &user,
-        };
+        let store = SqliteInbox { sql: &sql, user };
         let body = json!({"notifications": notifications, "unread_count": store.unread_ids().len(), "last_seq": store.last_seq()});
         reply(200, &body).map_err(|_| ApiError::Internal)
     }
