@@ -8,6 +8,7 @@ mod conversation_api;
 mod conversation_sync;
 mod foundation;
 mod inbox;
+mod inbox_sync;
 mod org;
 
 use libtest_mimic::Arguments;
@@ -19,6 +20,7 @@ fn main() {
     trials.extend(conversation_api::trials());
     trials.extend(conversation_sync::trials());
     trials.extend(inbox::trials());
+    trials.extend(inbox_sync::trials());
     trials.extend(org::trials());
     if args.list {
         libtest_mimic::run(&args, trials).exit();

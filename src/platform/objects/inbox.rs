@@ -1,5 +1,7 @@
 //! `UserInbox`: one per user. Holds that user's notification sockets, the notification log
 //! and read state in SQLite, and answers "how many devices are live" at publish time.
+//! A few instances under reserved names serve instead as the key ledger of
+//! `POST /api/notifications` (`platform::notify`).
 //!
 //! Nothing lives only in memory: whose inbox this is comes from SQLite (`event_log::stream_id`)
 //! on every request and frame, since a hibernated object is rebuilt from storage and sockets.
@@ -19,6 +21,7 @@ use crate::platform::event_log::{self, SqlLog};
 use crate::platform::http::{error, json as reply};
 use crate::platform::idempotency;
 use crate::platform::internal::{self, IDEMPOTENCY};
+use crate::platform::notify::{self, LEDGER_PATH, NOTIFY_PATH};
 use crate::platform::outbox::{self, Drained};
 use crate::platform::presence as live;
 use crate::platform::socket::{self, now_ms, Connect};
@@ -50,6 +53,9 @@ struct ReadRow {
 impl EventLog for SqliteInbox<'_> {
     fn last_seq(&self) -> u64 {
         SqlLog(self.sql).last_seq()
+    }
+    fn first_seq(&self) -> u64 {
+        SqlLog(self.sql).first_seq()
     }
     fn events_after(&self, since: u64, limit: u64) -> Vec<String> {
         SqlLog(self.sql).events_after(since, limit)
@@ -134,13 +140,19 @@ impl DurableObject for UserInbox {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let sql = self.state.storage().sql();
+        if req.path() == LEDGER_PATH {
+            let key = req.headers().get(IDEMPOTENCY)?;
+            let body = req.text().await?;
+            let answer = notify::ledger(&sql, &self.env, &body, key.as_deref(), now_ms()).await;
+            return answer.or_else(|e| error(&e));
+        }
         let user = event_log::stream_id(&sql, req.headers().get(internal::STREAM)?.as_deref())?;
         let result = match (req.method(), req.path().as_str()) {
             (_, internal::SOCKET_PATH) => match Connect::from_request(&req)? {
                 Some(conn) => return self.open_socket(&user, conn),
                 None => Err(ApiError::NotFound("no such endpoint".into())),
             },
-            (Method::Post, "/notify") => {
+            (Method::Post, NOTIFY_PATH) => {
                 let key = req.headers().get(IDEMPOTENCY)?;
                 let print = req.headers().get(internal::FINGERPRINT)?;
                 let body = req.text().await?;
