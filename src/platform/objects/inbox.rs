@@ -260,11 +260,16 @@ impl UserInbox {
         Ok(resp)
     }
 
-    /// Sends each frame to every device of the user.
-    fn fan_out(&self, frames: &Fanout) {
+    /// Sends each frame to every device of the user. Returns how many devices took the
+    /// first frame (the event itself): like an org's `delivered`, `live_devices` counts
+    /// sockets the event was handed to, not sockets merely accepted (one may be closing).
+    fn fan_out(&self, frames: &Fanout) -> usize {
+        let mut delivered = None;
         for frame in frames {
-            live::broadcast(&self.state, frame, None);
+            let sent = live::broadcast(&self.state, frame, None);
+            delivered.get_or_insert(sent);
         }
+        delivered.unwrap_or(0)
     }
 
     async fn publish(
@@ -282,8 +287,7 @@ impl UserInbox {
             let mut store = SqliteInbox { sql: &sql, user };
             let (view, fanout) =
                 inbox::publish(&mut store, n, new_id(), now).map_err(ApiError::from)?;
-            self.fan_out(&fanout);
-            let live_devices = self.state.get_websockets().len();
+            let live_devices = self.fan_out(&fanout);
             outbox::wake_by(&self.state, now)
                 .await
                 .map_err(|_| ApiError::Unavailable)?;
