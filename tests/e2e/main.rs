@@ -10,6 +10,7 @@ mod foundation;
 mod inbox;
 mod inbox_sync;
 mod org;
+mod org_presence;
 
 use libtest_mimic::Arguments;
 
@@ -22,6 +23,7 @@ fn main() {
     trials.extend(inbox::trials());
     trials.extend(inbox_sync::trials());
     trials.extend(org::trials());
+    trials.extend(org_presence::trials());
     if args.list {
         libtest_mimic::run(&args, trials).exit();
     }
