@@ -15,6 +15,7 @@ pub fn trials() -> Vec<Trial> {
     vec![
         trial("inbox::resume_since", inbox_resume),
         trial("inbox::resume_frame_and_resync", resume_frame_and_resync),
+        trial("inbox::resume_beyond_the_window", resume_beyond_window),
         trial(
             "inbox::mark_read_after_hibernation_reaches_d1",
             read_after_wake,
@@ -93,6 +94,35 @@ fn resume_frame_and_resync(s: &Server) -> TestResult {
     assert_eq!(ws.recv()?, resync, "since is ahead of the inbox");
     let (mut ahead, _) = inbox(s, &u, "?since=9")?;
     assert_eq!(ahead.recv()?, resync, "the same on connect");
+    Ok(())
+}
+
+/// `RESUME_LIMIT` of the shared server (wrangler.toml's default).
+const RESUME_LIMIT: u64 = 1000;
+
+fn resume_beyond_window(s: &Server) -> TestResult {
+    let u = unique("ann");
+    let total = RESUME_LIMIT + 2;
+    // Four publishers at once: the inbox still numbers them one by one.
+    std::thread::scope(|scope| {
+        for part in 0..4 {
+            let u = u.as_str();
+            scope.spawn(move || {
+                for i in (part..total).step_by(4) {
+                    assert_eq!(notify(s, u, &format!("n{i}")).0, 201);
+                }
+            });
+        }
+    });
+    let (mut edge, _) = inbox(s, &u, &format!("?since={}", total - RESUME_LIMIT))?;
+    let first = edge.recv_type("notification")?;
+    assert_eq!(first["seq"], total - RESUME_LIMIT + 1, "exactly the window");
+    let (mut beyond, _) = inbox(s, &u, "?since=1")?;
+    assert_eq!(
+        beyond.recv()?,
+        json!({"type": "resync_required", "last_seq": total}),
+        "one more than RESUME_LIMIT missing"
+    );
     Ok(())
 }
 
