@@ -114,7 +114,8 @@ fn answer(seen: Seen) -> Option<Result<Response, ApiError>> {
 }
 
 /// Runs `work` at most once per key: a repeat within 24 h gets the first response back,
-/// the same key with another request body gets 409. Without a key, `work` just runs.
+/// the same key with another request body gets 409, and so does a repeat that arrives
+/// while the first is still running. Without a key, `work` just runs.
 pub async fn once<F, Fut>(
     sql: &SqlStorage,
     key: Option<&str>,
