@@ -1,8 +1,10 @@
 //! A user's notification inbox: publishing, read state and the unread count. Like the
 //! room, the inbox commits each durable event under the next `seq` before sending it.
+//! Also names the ledger that keeps `Idempotency-Key`s of `POST /api/notifications`.
 
 use serde::Deserialize;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::errors::{ErrorCode, FrameError};
 use super::protocol::{NotificationView, ServerFrame};
@@ -16,6 +18,19 @@ pub const MAX_TEXT_CHARS: usize = 4_000;
 pub const MAX_DATA_BYTES: usize = 16 * 1024;
 /// Most recipients in one publish.
 pub const MAX_RECIPIENTS: usize = 100;
+
+/// Shards of the notification key ledger. The key of `POST /api/notifications` belongs to the
+/// endpoint, not to a recipient, so it must be recorded in one place whatever the recipients
+/// are; a fixed set of shards spreads the load and keeps storage bounded (expired keys are
+/// dropped as each shard is used), where one object per key would keep every key forever.
+pub const LEDGER_SHARDS: u8 = 16;
+
+/// The object name (a `UserInbox` instance) of the ledger that records `key`. User inboxes
+/// are named `user:{id}` and ids cannot contain `/`, so no user can own this object.
+pub fn ledger_name(key: &str) -> String {
+    let shard = Sha256::digest(key.as_bytes())[0] % LEDGER_SHARDS;
+    format!("ledger/notifications/{shard}")
+}
 
 /// `notification` of `POST /api/notifications`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -259,6 +274,18 @@ mod tests {
         let (_, frames) = mark_read(&mut inbox, None).unwrap();
         assert!(frames[0].contains(r#""notification_ids":["n2"]"#));
         assert_eq!(frames[1], r#"{"type":"unread_count","count":0}"#);
+    }
+
+    #[test]
+    fn a_key_always_maps_to_the_same_ledger_no_user_can_own() {
+        assert_eq!(ledger_name("deploy-17"), ledger_name("deploy-17"));
+        let names: std::collections::BTreeSet<String> =
+            (0..200).map(|i| ledger_name(&format!("k{i}"))).collect();
+        assert!(names.len() > 1 && names.len() <= LEDGER_SHARDS as usize);
+        for name in &names {
+            assert!(name.starts_with("ledger/notifications/"), "{name}");
+            assert!(crate::domain::ids::Id::parse(name).is_err(), "{name}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The server HTTP API (`/api/*`): checks the caller (server key, or a user JWT where the
 //! contract allows it), the body (JSON, size), then forwards to the object that owns the
-//! stream. Objects answer in the API's own error shape.
+//! stream (`POST /api/notifications`, which may reach many inboxes, is in `notify`).
+//! Objects answer in the API's own error shape.
 
 use worker::*;
 
@@ -9,10 +10,8 @@ use super::http;
 use super::internal::{self, Command};
 use super::socket::now_ms;
 use crate::domain::auth::{api_key_matches, bearer_token};
-use crate::domain::errors::{json_error, ApiError};
+use crate::domain::errors::ApiError;
 use crate::domain::identity::Identity;
-use crate::domain::ids::{Id, StreamKey};
-use crate::domain::inbox::{validate, NotificationIn, MAX_RECIPIENTS};
 use crate::domain::routes::ApiRoute;
 
 /// Largest accepted request body.
@@ -125,7 +124,7 @@ async fn forward(
         DeleteOrgMember(_, u) => (Method::Delete, format!("/members/{u}")),
         ListNotifications(_) => (Method::Get, format!("/notifications{query}")),
         PublishNotifications => {
-            return publish_notifications(env, body.unwrap_or_default(), key).await
+            return super::notify::publish(env, body.unwrap_or_default(), key).await
         }
     };
     let Some(stream) = route.stream() else {
@@ -144,77 +143,4 @@ async fn forward(
         fingerprint: None,
     };
     internal::command(env, &stream, cmd).await
-}
-
-/// Body of `POST /api/notifications`.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Publish {
-    #[serde(default)]
-    user_id: Option<String>,
-    #[serde(default)]
-    user_ids: Option<Vec<String>>,
-    notification: serde_json::Value,
-}
-
-/// Validates recipients and notification first (so a bad request reaches no inbox), then
-/// stores and pushes in each user's inbox, in order.
-async fn publish_notifications(env: &Env, body: String, key: Option<&str>) -> Result<Response> {
-    let (recipients, notification) = match validate_publish(&body) {
-        Ok(v) => v,
-        Err(why) => return http::error(&ApiError::Unprocessable(why)),
-    };
-    // Each inbox remembers the key with the fingerprint of the whole request, so a repeat
-    // is replayed per user and the same key with another body is a conflict.
-    let print = super::idempotency::fingerprint(&body);
-    let mut results = Vec::with_capacity(recipients.len());
-    for user in &recipients {
-        let cmd = Command {
-            method: Method::Post,
-            path: "/notify".into(),
-            body: Some(notification.clone()),
-            user: None,
-            idempotency_key: key,
-            fingerprint: Some(&print),
-        };
-        let mut resp = internal::command(env, &StreamKey::User(user.clone()), cmd).await?;
-        if resp.status_code() != 201 {
-            return Ok(resp);
-        }
-        results.push(resp.json::<serde_json::Value>().await?);
-    }
-    http::json(201, &serde_json::json!({ "notifications": results }))
-}
-
-fn validate_publish(body: &str) -> std::result::Result<(Vec<Id>, String), String> {
-    let p: Publish = serde_json::from_str(body).map_err(|e| json_error(&e))?;
-    let n: NotificationIn =
-        serde_json::from_value(p.notification.clone()).map_err(|e| format!("notification: {e}"))?;
-    validate(&n).map_err(|e| e.message)?;
-    Ok((
-        recipients(p.user_id, p.user_ids)?,
-        p.notification.to_string(),
-    ))
-}
-
-fn recipients(
-    user_id: Option<String>,
-    user_ids: Option<Vec<String>>,
-) -> std::result::Result<Vec<Id>, String> {
-    let raw: Vec<String> = match (user_id, user_ids) {
-        (Some(one), None) => vec![one],
-        (None, Some(many)) if !many.is_empty() => many,
-        _ => return Err("give exactly one of user_id or a non-empty user_ids".into()),
-    };
-    if raw.len() > MAX_RECIPIENTS {
-        return Err(format!("at most {MAX_RECIPIENTS} recipients per request"));
-    }
-    let mut ids: Vec<Id> = Vec::with_capacity(raw.len());
-    for r in raw {
-        let id = Id::parse(&r).map_err(|e| format!("user id {r:?}: {e}"))?;
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-    Ok(ids)
 }

@@ -68,6 +68,15 @@ impl EventLog for SqlLog<'_> {
         rows.first().and_then(|r| r.seq).unwrap_or(0) as u64
     }
 
+    fn first_seq(&self) -> u64 {
+        let rows: Vec<Seq> = self
+            .0
+            .exec("SELECT min(seq) AS seq FROM events", None)
+            .and_then(|c| c.to_array())
+            .unwrap_or_default();
+        rows.first().and_then(|r| r.seq).map_or(1, |s| s as u64)
+    }
+
     fn events_after(&self, since: u64, limit: u64) -> Vec<String> {
         self.0
             .exec(

@@ -1,7 +1,9 @@
 //! `Idempotency-Key` for POSTs, kept in the object that does the work (its single writer
 //! makes check-then-store race free): a repeat within 24 h gets the first response back,
-//! the same key with another body gets 409. Stored responses can be rewritten, so content
-//! erased elsewhere (a deleted message) is not handed out again by a replay.
+//! the same key with another body gets 409. A key is marked in progress before the work
+//! runs, so work that awaits other objects (the notification ledger) cannot run twice.
+//! Stored responses can be rewritten, so content erased elsewhere (a deleted message) is
+//! not handed out again by a replay.
 
 use std::future::Future;
 
@@ -18,11 +20,17 @@ pub const SCHEMA: &str =
   status INTEGER NOT NULL, body TEXT NOT NULL, at INTEGER NOT NULL)";
 
 const TTL_MS: i64 = 24 * 60 * 60 * 1000;
+/// `status` of a key whose request has not finished.
+const IN_PROGRESS: u16 = 0;
+/// After this long an unfinished key counts as abandoned (its object was reset mid-request)
+/// and may run again; work that spans objects must therefore be idempotent downstream.
+const ABANDONED_AFTER_MS: i64 = 60_000;
 
 pub enum Seen {
     New,
     Replay { status: u16, body: String },
     Conflict,
+    InProgress,
 }
 
 #[derive(Deserialize)]
@@ -30,6 +38,7 @@ struct Row {
     fingerprint: String,
     status: i64,
     body: String,
+    at: i64,
 }
 
 pub fn fingerprint(body: &str) -> String {
@@ -46,17 +55,20 @@ pub fn check(sql: &SqlStorage, key: &str, fingerprint: &str, now_ms: i64) -> wor
     )?;
     let rows: Vec<Row> = sql
         .exec(
-            "SELECT fingerprint, status, body FROM idempotency WHERE key = ?",
+            "SELECT fingerprint, status, body, at FROM idempotency WHERE key = ?",
             Some(vec![SqlStorageValue::String(key.into())]),
         )?
         .to_array()?;
+    let in_progress = |r: &Row| r.status == i64::from(IN_PROGRESS);
     Ok(match rows.into_iter().next() {
         None => Seen::New,
-        Some(r) if r.fingerprint == fingerprint => Seen::Replay {
+        Some(r) if in_progress(&r) && r.at < now_ms - ABANDONED_AFTER_MS => Seen::New,
+        Some(r) if r.fingerprint != fingerprint => Seen::Conflict,
+        Some(r) if in_progress(&r) => Seen::InProgress,
+        Some(r) => Seen::Replay {
             status: r.status as u16,
             body: r.body,
         },
-        Some(_) => Seen::Conflict,
     })
 }
 
@@ -105,8 +117,37 @@ pub fn rewrite_bodies(
     Ok(())
 }
 
+fn forget(sql: &SqlStorage, key: &str) -> worker::Result<()> {
+    sql.exec(
+        "DELETE FROM idempotency WHERE key = ?",
+        Some(vec![key.into()]),
+    )?;
+    Ok(())
+}
+
+/// What a request with a key already seen gets instead of running (`None`: run it).
+fn answer(seen: Seen) -> Option<Result<Response, ApiError>> {
+    match seen {
+        Seen::New => None,
+        Seen::Replay { status, body } => Some(
+            json(
+                status,
+                &serde_json::from_str::<Value>(&body).unwrap_or_default(),
+            )
+            .map_err(|_| ApiError::Internal),
+        ),
+        Seen::Conflict => Some(Err(ApiError::Conflict(
+            "Idempotency-Key was used with another body".into(),
+        ))),
+        Seen::InProgress => Some(Err(ApiError::Conflict(
+            "a request with this Idempotency-Key is still in progress; retry later".into(),
+        ))),
+    }
+}
+
 /// Runs `work` at most once per key: a repeat within 24 h gets the first response back,
-/// the same key with another request body gets 409. Without a key, `work` just runs.
+/// the same key with another request body gets 409, and so does a repeat that arrives
+/// while the first is still running. Without a key, `work` just runs.
 pub async fn once<F, Fut>(
     sql: &SqlStorage,
     key: Option<&str>,
@@ -119,26 +160,21 @@ where
     Fut: Future<Output = Result<(u16, Value), ApiError>>,
 {
     if let Some(key) = key {
-        match check(sql, key, print, now_ms).map_err(|_| ApiError::Unavailable)? {
-            Seen::New => {}
-            Seen::Replay { status, body } => {
-                return json(
-                    status,
-                    &serde_json::from_str::<Value>(&body).unwrap_or_default(),
-                )
-                .map_err(|_| ApiError::Internal)
-            }
-            Seen::Conflict => {
-                return Err(ApiError::Conflict(
-                    "Idempotency-Key was used with another body".into(),
-                ))
-            }
+        let seen = check(sql, key, print, now_ms).map_err(|_| ApiError::Unavailable)?;
+        if let Some(answer) = answer(seen) {
+            return answer;
         }
+        remember(sql, key, print, IN_PROGRESS, "", now_ms).map_err(|_| ApiError::Unavailable)?;
     }
-    let (status, value) = work().await?;
+    let result = work().await;
     if let Some(key) = key {
-        // The work is done and stored; failing to remember the key only loses the dedupe.
-        let _ = remember(sql, key, print, status, &value.to_string(), now_ms);
+        // Only successes are kept, so a failed request may be retried with its key. Once the
+        // work is done, failing to remember the key only loses the dedupe.
+        let _ = match &result {
+            Ok((status, value)) => remember(sql, key, print, *status, &value.to_string(), now_ms),
+            Err(_) => forget(sql, key),
+        };
     }
+    let (status, value) = result?;
     json(status, &value).map_err(|_| ApiError::Internal)
 }

@@ -6,7 +6,7 @@ use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
 
 use crate::domain::header::identity_header;
 use crate::domain::identity::Identity;
-use crate::domain::ids::StreamKey;
+use crate::domain::ids::{ObjectClass, StreamKey};
 
 /// The verified [`Identity`] as JSON with non-ASCII escaped (see `domain::header`).
 pub const IDENTITY: &str = "x-rt-identity";
@@ -66,6 +66,27 @@ pub struct Command<'a> {
 
 /// Sends a JSON command (server API) to the stream's object.
 pub async fn command(env: &Env, stream: &StreamKey, cmd: Command<'_>) -> Result<Response> {
+    let req = command_request(Some(stream.id().as_str()), cmd)?;
+    stub(env, stream)?.fetch_with_request(req).await
+}
+
+/// Sends a JSON command to an object that serves no stream (the notification ledger),
+/// addressed by its full object name.
+pub async fn command_named(
+    env: &Env,
+    class: ObjectClass,
+    name: &str,
+    cmd: Command<'_>,
+) -> Result<Response> {
+    let req = command_request(None, cmd)?;
+    env.durable_object(class.binding())?
+        .id_from_name(name)?
+        .get_stub()?
+        .fetch_with_request(req)
+        .await
+}
+
+fn command_request(stream_id: Option<&str>, cmd: Command<'_>) -> Result<Request> {
     let Command {
         method,
         path,
@@ -75,7 +96,9 @@ pub async fn command(env: &Env, stream: &StreamKey, cmd: Command<'_>) -> Result<
         fingerprint,
     } = cmd;
     let headers = Headers::new();
-    headers.set(STREAM, stream.id().as_str())?;
+    if let Some(id) = stream_id {
+        headers.set(STREAM, id)?;
+    }
     headers.set("content-type", "application/json")?;
     if let Some(u) = user {
         headers.set(USER, u)?;
@@ -91,6 +114,5 @@ pub async fn command(env: &Env, stream: &StreamKey, cmd: Command<'_>) -> Result<
     if let Some(b) = body {
         init.with_body(Some(b.into()));
     }
-    let req = Request::new_with_init(&format!("https://object{path}"), &init)?;
-    stub(env, stream)?.fetch_with_request(req).await
+    Request::new_with_init(&format!("https://object{path}"), &init)
 }

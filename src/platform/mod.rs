@@ -9,6 +9,7 @@ pub mod event_log;
 pub mod http;
 pub mod idempotency;
 pub mod internal;
+pub mod notify;
 pub mod objects;
 pub mod outbox;
 pub mod presence;

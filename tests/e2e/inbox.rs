@@ -1,12 +1,15 @@
 //! Notification inbox cases (SPEC §4 "Notifications", §5): publish and live_devices, read
-//! state across devices, the inbox API from D1, resume, idempotency and bad bodies.
+//! state across devices, the inbox API from D1 (filters, limits) and bad requests. Resume,
+//! hibernation and idempotency are in `inbox_sync`.
 
 use std::thread::sleep;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::common::{api_key, token, trial, unique, with_token, Server, TestResult, Ws};
+use crate::common::{
+    api_key, error_code, token, trial, unique, with_token, Server, TestResult, Ws,
+};
 use libtest_mimic::Trial;
 
 pub fn trials() -> Vec<Trial> {
@@ -19,9 +22,9 @@ pub fn trials() -> Vec<Trial> {
         trial("inbox::user_ids_fan_out", user_ids_fan_out),
         trial("inbox::mark_read_syncs_devices", mark_read_syncs),
         trial("inbox::api_lists_from_d1_for_owner_only", inbox_api),
-        trial("inbox::resume_since", inbox_resume),
-        trial("inbox::idempotency_key_publishes_once", inbox_idempotent),
+        trial("inbox::api_limit_and_bad_limits", inbox_api_limit),
         trial("inbox::bad_bodies", inbox_bad_bodies),
+        trial("inbox::publish_needs_json_and_the_server_key", publish_auth),
     ]
 }
 
@@ -42,7 +45,8 @@ pub fn post(s: &Server, path: &str, body: &Value, key: Option<&str>) -> (u16, Va
     s.request("POST", path, &h, Some(&body.to_string()))
 }
 
-fn notify(s: &Server, user: &str, title: &str) -> (u16, Value) {
+/// Publishes one notification to `user`; returns (status, body).
+pub fn notify(s: &Server, user: &str, title: &str) -> (u16, Value) {
     post(
         s,
         "/api/notifications",
@@ -51,13 +55,52 @@ fn notify(s: &Server, user: &str, title: &str) -> (u16, Value) {
     )
 }
 
-fn inbox(s: &Server, user: &str, query: &str) -> Result<(Ws, Value), String> {
+/// Opens `user`'s inbox socket; returns it with its `connection.established`.
+pub fn inbox(s: &Server, user: &str, query: &str) -> Result<(Ws, Value), String> {
     let mut ws = Ws::connect(&s.ws_url(&with_token(
         &format!("/ws/notifications/{query}"),
         &token(user),
     )))?;
     let hello = ws.recv_type("connection.established")?;
     Ok((ws, hello))
+}
+
+/// The inbox's `last_seq`, read live from the object (not from D1): how many durable events
+/// the user's inbox holds.
+pub fn last_seq(s: &Server, user: &str) -> Option<u64> {
+    let (status, body) = s.get(
+        &format!("/api/users/{user}/notifications"),
+        Some(&api_key()),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["last_seq"].as_u64()
+}
+
+/// Polls the D1-backed inbox API until `done(page)` holds (30 s hang guard).
+pub fn poll_d1_list(
+    s: &Server,
+    user: &str,
+    query: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Result<Value, String> {
+    let path = format!("/api/users/{user}/notifications{query}");
+    let mut last = Value::Null;
+    for _ in 0..120 {
+        let (status, body) = s.get(&path, Some(&api_key()));
+        assert_eq!(status, 200, "{body}");
+        if done(&body) {
+            return Ok(body);
+        }
+        last = body;
+        sleep(Duration::from_millis(250));
+    }
+    Err(format!(
+        "GET {path} never reached the expected state; last: {last}"
+    ))
+}
+
+fn listed(page: &Value) -> usize {
+    page["notifications"].as_array().map_or(0, Vec::len)
 }
 
 fn publish_pushes(s: &Server) -> TestResult {
@@ -134,7 +177,7 @@ fn mark_read_syncs(s: &Server) -> TestResult {
     let (mut phone, _) = inbox(s, &u, "")?;
     let (mut laptop, _) = inbox(s, &u, "")?;
     let id = notify(s, &u, "one").1["notifications"][0]["id"].clone();
-    notify(s, &u, "two");
+    let second = notify(s, &u, "two").1["notifications"][0]["id"].clone();
     for ws in [&mut phone, &mut laptop] {
         ws.recv_until("notification")?;
         ws.recv_until("notification")?;
@@ -151,11 +194,25 @@ fn mark_read_syncs(s: &Server) -> TestResult {
     let read = laptop.recv_type("notification_read")?;
     assert_eq!(read["notification_ids"], json!([id]));
     assert_eq!(laptop.recv_type("unread_count")?["count"], 1);
-    laptop.send_json(&json!({"type": "mark_all_read"}))?;
-    phone.recv_type("notification_read")?;
-    assert_eq!(phone.recv_type("unread_count")?["count"], 0);
+    laptop.send_json(&json!({"type": "mark_all_read", "request_id": "all"}))?;
+    assert_eq!(
+        laptop.recv_type("ack")?,
+        json!({"type": "ack", "request_id": "all", "seq": 4})
+    );
+    for ws in [&mut laptop, &mut phone] {
+        assert_eq!(
+            ws.recv_type("notification_read")?,
+            json!({"type": "notification_read", "seq": 4, "notification_ids": [second]}),
+            "only what was still unread"
+        );
+        assert_eq!(ws.recv_type("unread_count")?["count"], 0);
+    }
     phone.send_json(&json!({"type": "mark_read", "notification_id": "nope", "request_id": "x"}))?;
-    assert_eq!(phone.recv_until("error")?["code"], "not_found");
+    let e = phone.recv_until("error")?;
+    assert_eq!(
+        (e["code"].as_str(), e["request_id"].as_str()),
+        (Some("not_found"), Some("x"))
+    );
     Ok(())
 }
 
@@ -166,20 +223,10 @@ fn inbox_api(s: &Server) -> TestResult {
     let (mut ws, _) = inbox(s, &u, "")?;
     ws.send_json(&json!({"type": "mark_read", "notification_id": first}))?;
     ws.recv_until("ack")?;
+    poll_d1_list(s, &u, "?unread=true", |p| listed(p) == 1)?;
     let path = format!("/api/users/{u}/notifications?unread=true");
-    let mut page = Value::Null;
-    for _ in 0..120 {
-        let (status, body) = s.get(&path, Some(&token(&u)));
-        assert_eq!(status, 200, "{body}");
-        if body["notifications"]
-            .as_array()
-            .is_some_and(|n| n.len() == 1)
-        {
-            page = body;
-            break;
-        }
-        sleep(Duration::from_millis(250));
-    }
+    let (status, page) = s.get(&path, Some(&token(&u)));
+    assert_eq!(status, 200, "the user's own JWT reads the list: {page}");
     assert_eq!(
         page["notifications"][0]["title"], "second",
         "only unread, from D1: {page}"
@@ -197,58 +244,42 @@ fn inbox_api(s: &Server) -> TestResult {
         "read state copied to D1"
     );
     let (status, all) = s.get(&format!("/api/users/{u}/notifications"), Some(&api_key()));
-    assert_eq!(
-        (status, all["notifications"].as_array().map(Vec::len)),
-        (200, Some(2))
-    );
+    assert_eq!((status, listed(&all)), (200, 2));
     let (status, body) = s.get(&path, Some(&token(&other)));
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("forbidden"))
-    );
+    assert_eq!((status, error_code(&body)?.as_str()), (403, "forbidden"));
     Ok(())
 }
 
-fn inbox_resume(s: &Server) -> TestResult {
+fn inbox_api_limit(s: &Server) -> TestResult {
     let u = unique("ann");
-    notify(s, &u, "a");
-    notify(s, &u, "b");
-    let (mut ws, hello) = inbox(s, &u, "?since=1")?;
-    assert_eq!(hello["unread_count"], 2);
-    assert_eq!(ws.recv_type("notification")?["notification"]["title"], "b");
-    assert_eq!(
-        ws.recv_type("resumed")?,
-        json!({"type": "resumed", "since": 1, "last_seq": 2})
+    for title in ["a", "b", "c"] {
+        assert_eq!(notify(s, &u, title).0, 201);
+    }
+    poll_d1_list(s, &u, "", |p| listed(p) == 3)?;
+    let (status, page) = s.get(
+        &format!("/api/users/{u}/notifications?limit=2"),
+        Some(&token(&u)),
     );
-    Ok(())
-}
-
-fn inbox_idempotent(s: &Server) -> TestResult {
-    let u = unique("ann");
-    let (mut ws, _) = inbox(s, &u, "")?;
-    let body = json!({"user_id": u, "notification": {"title": "once"}});
-    let (s1, first) = post(s, "/api/notifications", &body, Some("n-key"));
-    let (s2, again) = post(s, "/api/notifications", &body, Some("n-key"));
-    assert_eq!((s1, s2), (201, 201));
-    assert_eq!(first, again, "the first response again");
-    let (s3, clash) = post(
-        s,
-        "/api/notifications",
-        &json!({"user_id": u, "notification": {"title": "other"}}),
-        Some("n-key"),
-    );
-    assert_eq!(
-        (s3, clash["error"]["code"].as_str()),
-        (409, Some("conflict"))
-    );
-    ws.recv_type("notification")?;
-    ws.recv_type("unread_count")?;
-    notify(s, &u, "marker");
-    assert_eq!(
-        ws.recv_type("notification")?["notification"]["title"],
-        "marker",
-        "the repeat pushed nothing"
-    );
+    assert_eq!(status, 200, "{page}");
+    let titles: Vec<&str> = page["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["c", "b"], "the newest two, newest first");
+    assert_eq!(page["last_seq"], 3);
+    for bad in ["0", "201", "-1", "ten", ""] {
+        let (status, body) = s.get(
+            &format!("/api/users/{u}/notifications?limit={bad}"),
+            Some(&api_key()),
+        );
+        assert_eq!(
+            (status, error_code(&body)?.as_str()),
+            (400, "bad_request"),
+            "limit={bad}: {body}"
+        );
+    }
     Ok(())
 }
 
@@ -258,31 +289,59 @@ fn inbox_bad_bodies(s: &Server) -> TestResult {
         json!({"user_id": "a b", "notification": {}}),
         json!({"user_id": "x", "notification": {"title": 5}}),
         json!({"user_id": "x", "user_ids": ["y"], "notification": {}}),
+        json!({"user_ids": [], "notification": {}}),
+        json!({"user_id": "x", "notification": {"titel": "typo"}}),
     ];
     for body in cases {
         let (status, resp) = post(s, "/api/notifications", &body, None);
         assert_eq!(
-            (status, resp["error"]["code"].as_str()),
-            (422, Some("unprocessable")),
+            (status, error_code(&resp)?.as_str()),
+            (422, "unprocessable"),
             "{body}"
         );
-        assert!(resp["error"]["message"].is_string());
     }
-    let h = [("Authorization", format!("Bearer {}", api_key()))];
-    let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let (status, _) = s.request(
+    let (status, resp) = s.request(
         "POST",
         "/api/notifications",
-        &[h[0], ("Content-Type", "application/json")],
+        &[
+            ("Authorization", &format!("Bearer {}", api_key())),
+            ("Content-Type", "application/json"),
+        ],
         Some("{not json"),
     );
-    assert_eq!(status, 400);
-    let (status, _) = s.request(
+    assert_eq!((status, error_code(&resp)?.as_str()), (400, "bad_request"));
+    Ok(())
+}
+
+fn publish_auth(s: &Server) -> TestResult {
+    let u = unique("ann");
+    let body = json!({"user_id": u, "notification": {"title": "x"}}).to_string();
+    let key = format!("Bearer {}", api_key());
+    let (status, resp) = s.request(
         "POST",
         "/api/notifications",
-        &[("Authorization", "Bearer wrong")],
-        Some("{}"),
+        &[("Authorization", &key), ("Content-Type", "text/plain")],
+        Some(&body),
     );
-    assert_eq!(status, 401);
+    assert_eq!(
+        (status, error_code(&resp)?.as_str()),
+        (415, "unsupported_media_type")
+    );
+    let json_type = ("Content-Type", "application/json");
+    for bearer in [token(&u), "wrong".to_string()] {
+        let auth = format!("Bearer {bearer}");
+        let (status, resp) = s.request(
+            "POST",
+            "/api/notifications",
+            &[("Authorization", &auth), json_type],
+            Some(&body),
+        );
+        assert_eq!(
+            (status, error_code(&resp)?.as_str()),
+            (401, "unauthorized"),
+            "a user JWT never grants the server API"
+        );
+    }
+    assert_eq!(last_seq(s, &u), Some(0), "none of them stored anything");
     Ok(())
 }

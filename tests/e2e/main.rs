@@ -13,7 +13,9 @@ mod conversation_members;
 mod conversation_sync;
 mod foundation;
 mod inbox;
+mod inbox_sync;
 mod org;
+mod org_presence;
 
 use libtest_mimic::Arguments;
 
@@ -28,7 +30,9 @@ fn main() {
     trials.extend(conversation_members::trials());
     trials.extend(conversation_sync::trials());
     trials.extend(inbox::trials());
+    trials.extend(inbox_sync::trials());
     trials.extend(org::trials());
+    trials.extend(org_presence::trials());
     if args.list {
         libtest_mimic::run(&args, trials).exit();
     }

@@ -1,11 +1,11 @@
 //! Organization hub cases (SPEC §4 "Organization events", §5): access by claim and by API
-//! membership, delivery to members only, the bounded resume window, idempotency, and the
-//! app-wide `/ws/online/` presence.
+//! membership, delivery to members only, `delivered`, the bounded resume window (on connect
+//! and by frame), idempotency and the D1 copies. Presence is in `org_presence`.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::common::{
-    api_key, token, token_with, trial, unique, with_token, Server, TestResult, Ws,
+    api_key, error_code, token, token_with, trial, unique, with_token, Server, TestResult, Ws,
     ORG_EVENT_RETENTION,
 };
 use crate::inbox::post;
@@ -16,17 +16,23 @@ pub fn trials() -> Vec<Trial> {
         trial("org::access_by_api_membership", org_membership),
         trial("org::events_reach_members_only", org_delivery),
         trial("org::resume_inside_and_beyond_window", org_resume),
+        trial("org::resume_frame_and_resync", org_resume_frame),
         trial("org::idempotency_key_and_errors", org_idempotent),
         trial("org::events_and_members_copied_to_d1", org_d1_copies),
-        trial("online::presence_across_users", online_presence),
     ]
 }
 
-fn events_socket(s: &Server, org: &str, tok: &str, query: &str) -> Result<Ws, String> {
+/// `POST /api/orgs/{org}/events` without a key.
+pub fn publish(s: &Server, org: &str, event_type: &str) -> (u16, Value) {
+    let body = json!({"event_type": event_type, "data": {"v": 2}});
+    post(s, &format!("/api/orgs/{org}/events"), &body, None)
+}
+
+pub fn events_socket(s: &Server, org: &str, tok: &str, query: &str) -> Result<Ws, String> {
     Ws::connect(&s.ws_url(&with_token(&format!("/ws/events/{org}/{query}"), tok)))
 }
 
-fn set_org_member(s: &Server, org: &str, user: &str, method: &str) -> u16 {
+pub fn set_org_member(s: &Server, org: &str, user: &str, method: &str) -> u16 {
     let auth = format!("Bearer {}", api_key());
     s.request(
         method,
@@ -72,39 +78,44 @@ fn org_membership(s: &Server) -> TestResult {
 }
 
 fn org_delivery(s: &Server) -> TestResult {
-    let (org, other, u) = (unique("org"), unique("org"), unique("ann"));
+    let [org, other, u, outsider] = ["org", "org", "ann", "eve"].map(unique);
+    let (status, body) = publish(s, &org, "nobody");
+    assert_eq!(
+        (status, body["delivered"].as_u64()),
+        (201, Some(0)),
+        "stored with no socket open: {body}"
+    );
     let tok = token_with(json!({"sub": u, "orgs": [org, other]}));
-    let mut mine = events_socket(s, &org, &tok, "")?;
-    mine.recv_type("connection.established")?;
+    let mut phone = events_socket(s, &org, &tok, "")?;
+    phone.recv_type("connection.established")?;
+    let mut laptop = events_socket(s, &org, &tok, "")?;
+    laptop.recv_type("connection.established")?;
     let mut theirs = events_socket(s, &other, &tok, "")?;
     theirs.recv_type("connection.established")?;
-    let (status, body) = post(
-        s,
-        &format!("/api/orgs/{org}/events"),
-        &json!({"event_type": "deploy", "data": {"v": 2}}),
-        None,
-    );
+    let only_other = token_with(json!({"sub": outsider, "orgs": [other]}));
+    let mut outside = events_socket(s, &other, &only_other, "")?;
+    outside.recv_type("connection.established")?;
+    let (status, body) = publish(s, &org, "deploy");
     assert_eq!(
         (status, body["delivered"].as_u64(), body["seq"].as_u64()),
-        (201, Some(1), Some(1)),
-        "{body}"
+        (201, Some(2), Some(2)),
+        "both sockets of the member: {body}"
     );
-    let e = mine.recv_type("event")?;
-    assert_eq!(
-        (e["id"].clone(), e["event_type"].as_str(), e["data"].clone()),
-        (body["id"].clone(), Some("deploy"), json!({"v": 2}))
-    );
-    post(
-        s,
-        &format!("/api/orgs/{other}/events"),
-        &json!({"event_type": "marker"}),
-        None,
-    );
-    assert_eq!(
-        theirs.recv_type("event")?["event_type"],
-        "marker",
-        "the other org saw only its own event"
-    );
+    for ws in [&mut phone, &mut laptop] {
+        let e = ws.recv_until("event")?;
+        assert_eq!(
+            (e["id"].clone(), e["event_type"].as_str(), e["data"].clone()),
+            (body["id"].clone(), Some("deploy"), json!({"v": 2}))
+        );
+    }
+    publish(s, &other, "marker");
+    for ws in [&mut theirs, &mut outside] {
+        assert_eq!(
+            ws.recv_until("event")?["event_type"],
+            "marker",
+            "the other org saw only its own event"
+        );
+    }
     Ok(())
 }
 
@@ -140,69 +151,60 @@ fn org_resume(s: &Server) -> TestResult {
     Ok(())
 }
 
+fn org_resume_frame(s: &Server) -> TestResult {
+    let (org, u) = (unique("org"), unique("ann"));
+    let mut ws = events_socket(s, &org, &token_with(json!({"sub": u, "orgs": [org]})), "")?;
+    ws.recv_type("connection.established")?;
+    publish(s, &org, "e1");
+    publish(s, &org, "e2");
+    ws.recv_until("event")?;
+    ws.recv_until("event")?;
+    ws.send_json(&json!({"type": "resume", "since": 1}))?;
+    let replayed = ws.recv_type("event")?;
+    assert_eq!(
+        (replayed["seq"].as_u64(), replayed["event_type"].as_str()),
+        (Some(2), Some("e2"))
+    );
+    assert_eq!(
+        ws.recv_type("resumed")?,
+        json!({"type": "resumed", "since": 1, "last_seq": 2})
+    );
+    ws.send_json(&json!({"type": "resume", "since": 3}))?;
+    assert_eq!(
+        ws.recv_type("resync_required")?,
+        json!({"type": "resync_required", "last_seq": 2})
+    );
+    Ok(())
+}
+
 fn org_idempotent(s: &Server) -> TestResult {
-    let org = unique("org");
+    let (org, key) = (unique("org"), unique("e-key"));
     let path = format!("/api/orgs/{org}/events");
     let body = json!({"event_type": "billing", "data": {"plan": "pro"}});
-    let (_, first) = post(s, &path, &body, Some("e-key"));
-    let (status, again) = post(s, &path, &body, Some("e-key"));
+    let (_, first) = post(s, &path, &body, Some(&key));
+    let (status, again) = post(s, &path, &body, Some(&key));
     assert_eq!((status, &again), (201, &first));
-    let (_, next) = post(s, &path, &json!({"event_type": "next"}), None);
+    let other = json!({"event_type": "billing", "data": {"plan": "free"}});
+    let (status, clash) = post(s, &path, &other, Some(&key));
+    assert_eq!((status, error_code(&clash)?.as_str()), (409, "conflict"));
+    let (_, next) = publish(s, &org, "next");
     assert_eq!(
         next["seq"],
         first["seq"].as_u64().unwrap() + 1,
-        "the repeat stored nothing"
+        "neither the repeat nor the conflict stored anything"
     );
     let (status, e) = post(s, &path, &json!({"data": {}}), None);
-    assert_eq!(
-        (status, e["error"]["code"].as_str()),
-        (422, Some("unprocessable"))
-    );
-    let (status, _) = s.request(
+    assert_eq!((status, error_code(&e)?.as_str()), (422, "unprocessable"));
+    let (status, e) = s.request(
         "POST",
         &path,
         &[("Authorization", &format!("Bearer {}", api_key()))],
         Some("x"),
     );
-    assert_eq!(status, 415);
-    Ok(())
-}
-
-fn online_presence(s: &Server) -> TestResult {
-    let (a, b) = (unique("ann"), unique("bob"));
-    let mut wa = Ws::connect(&s.ws_url(&with_token("/ws/online/", &token(&a))))?;
-    assert_eq!(wa.recv_type("connection.established")?["org_id"], "_online");
-    let mut wb = Ws::connect(&s.ws_url(&with_token("/ws/online/", &token(&b))))?;
-    let hello = wb.recv_type("connection.established")?;
-    assert!(
-        hello["online"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|u| u == a.as_str()),
-        "{hello}"
-    );
-    let status = loop {
-        let f = wa.recv_until("user_status")?;
-        if f["user_id"] == b.as_str() {
-            break f;
-        }
-    };
     assert_eq!(
-        (
-            status["status"].as_str(),
-            status["online_status"].as_bool(),
-            status["username"].as_str()
-        ),
-        (Some("online"), Some(true), Some(b.as_str()))
+        (status, error_code(&e)?.as_str()),
+        (415, "unsupported_media_type")
     );
-    let (code, body) = s.get("/api/orgs/_online/presence", Some(&api_key()));
-    assert_eq!(code, 200);
-    assert!(body["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|u| u["user_id"] == b.as_str()));
     Ok(())
 }
 

@@ -1,7 +1,10 @@
 //! `UserInbox`: one per user. Holds that user's notification sockets, the notification log
 //! and read state in SQLite, and answers "how many devices are live" at publish time.
-
-use std::cell::RefCell;
+//! A few instances under reserved names serve instead as the key ledger of
+//! `POST /api/notifications` (`platform::notify`).
+//!
+//! Nothing lives only in memory: whose inbox this is comes from SQLite (`event_log::stream_id`)
+//! on every request and frame, since a hibernated object is rebuilt from storage and sockets.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -18,6 +21,7 @@ use crate::platform::event_log::{self, SqlLog};
 use crate::platform::http::{error, json as reply};
 use crate::platform::idempotency;
 use crate::platform::internal::{self, IDEMPOTENCY};
+use crate::platform::notify::{self, LEDGER_PATH, NOTIFY_PATH};
 use crate::platform::outbox::{self, Drained};
 use crate::platform::presence as live;
 use crate::platform::socket::{self, now_ms, Connect};
@@ -30,7 +34,6 @@ pub struct UserInbox {
     state: State,
     env: Env,
     settings: Settings,
-    user: RefCell<String>,
     hub: live::Hub,
 }
 
@@ -51,6 +54,9 @@ struct ReadRow {
 impl EventLog for SqliteInbox<'_> {
     fn last_seq(&self) -> u64 {
         SqlLog(self.sql).last_seq()
+    }
+    fn first_seq(&self) -> u64 {
+        SqlLog(self.sql).first_seq()
     }
     fn events_after(&self, since: u64, limit: u64) -> Vec<String> {
         SqlLog(self.sql).events_after(since, limit)
@@ -131,28 +137,32 @@ impl DurableObject for UserInbox {
             settings: config::settings(&env),
             state,
             env,
-            user: RefCell::new(String::new()),
             hub,
         }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let sql = self.state.storage().sql();
-        *self.user.borrow_mut() =
-            event_log::stream_id(&sql, req.headers().get(internal::STREAM)?.as_deref())?;
+        if req.path() == LEDGER_PATH {
+            let key = req.headers().get(IDEMPOTENCY)?;
+            let body = req.text().await?;
+            let answer = notify::ledger(&sql, &self.env, &body, key.as_deref(), now_ms()).await;
+            return answer.or_else(|e| error(&e));
+        }
+        let user = event_log::stream_id(&sql, req.headers().get(internal::STREAM)?.as_deref())?;
         let result = match (req.method(), req.path().as_str()) {
             (_, internal::SOCKET_PATH) => match Connect::from_request(&req)? {
-                Some(conn) => return self.open_socket(conn),
+                Some(conn) => return self.open_socket(&user, conn),
                 None => Err(ApiError::NotFound("no such endpoint".into())),
             },
-            (Method::Post, "/notify") => {
+            (Method::Post, NOTIFY_PATH) => {
                 let key = req.headers().get(IDEMPOTENCY)?;
                 let print = req.headers().get(internal::FINGERPRINT)?;
                 let body = req.text().await?;
                 let print = print.unwrap_or_else(|| idempotency::fingerprint(&body));
-                self.publish(&body, key.as_deref(), &print).await
+                self.publish(&user, &body, key.as_deref(), &print).await
             }
-            (Method::Get, "/notifications") => self.list(&req).await,
+            (Method::Get, "/notifications") => self.list(&user, &req).await,
             _ => Err(ApiError::NotFound("no such endpoint".into())),
         };
         result.or_else(|e| error(&e))
@@ -178,14 +188,12 @@ impl DurableObject for UserInbox {
                 return Ok(());
             }
         };
-        let user = self.user.borrow().clone();
-        match inbox::mark_read(
-            &mut SqliteInbox {
-                sql: &sql,
-                user: &user,
-            },
-            ids,
-        ) {
+        let user = event_log::stream_id(&sql, None)?;
+        let mut store = SqliteInbox {
+            sql: &sql,
+            user: &user,
+        };
+        match inbox::mark_read(&mut store, ids) {
             Ok((seq, fanout)) => {
                 socket::send(
                     &ws,
@@ -232,18 +240,14 @@ impl DurableObject for UserInbox {
 }
 
 impl UserInbox {
-    fn open_socket(&self, conn: Connect) -> Result<Response> {
+    fn open_socket(&self, user: &str, conn: Connect) -> Result<Response> {
         if self.state.get_websockets_with_tag(&conn.who.user_id).len()
             >= self.settings.max_sockets_per_user
         {
             return conn.refuse(Close::TooManySockets);
         }
         let sql = self.state.storage().sql();
-        let user = self.user.borrow().clone();
-        let store = SqliteInbox {
-            sql: &sql,
-            user: &user,
-        };
+        let store = SqliteInbox { sql: &sql, user };
         let (ws, _, resp) = socket::accept(&self.state, &conn, &self.settings, now_ms())?;
         let established = Established {
             user_id: conn.who.user_id.clone(),
@@ -259,15 +263,21 @@ impl UserInbox {
         Ok(resp)
     }
 
-    /// Sends each frame to every device of the user.
-    fn fan_out(&self, frames: &Fanout) {
+    /// Sends each frame to every device of the user. Returns how many devices took the
+    /// first frame (the event itself): like an org's `delivered`, `live_devices` counts
+    /// sockets the event was handed to, not sockets merely accepted (one may be closing).
+    fn fan_out(&self, frames: &Fanout) -> usize {
+        let mut delivered = None;
         for frame in frames {
-            self.hub.broadcast(frame, None);
+            let sent = self.hub.broadcast(frame, None);
+            delivered.get_or_insert(sent);
         }
+        delivered.unwrap_or(0)
     }
 
     async fn publish(
         &self,
+        user: &str,
         body: &str,
         key: Option<&str>,
         print: &str,
@@ -277,15 +287,10 @@ impl UserInbox {
         idempotency::once(&sql, key, print, now, || async {
             let n: NotificationIn =
                 serde_json::from_str(body).map_err(|e| ApiError::Unprocessable(json_error(&e)))?;
-            let user = self.user.borrow().clone();
-            let mut store = SqliteInbox {
-                sql: &sql,
-                user: &user,
-            };
+            let mut store = SqliteInbox { sql: &sql, user };
             let (view, fanout) =
                 inbox::publish(&mut store, n, new_id(), now).map_err(ApiError::from)?;
-            self.fan_out(&fanout);
-            let live_devices = self.state.get_websockets().len();
+            let live_devices = self.fan_out(&fanout);
             outbox::wake_by(&self.state, now)
                 .await
                 .map_err(|_| ApiError::Unavailable)?;
@@ -298,7 +303,7 @@ impl UserInbox {
         .await
     }
 
-    async fn list(&self, req: &Request) -> Result<Response, ApiError> {
+    async fn list(&self, user: &str, req: &Request) -> Result<Response, ApiError> {
         let url = req.url().map_err(|_| ApiError::Internal)?;
         let q = |k: &str| {
             url.query_pairs()
@@ -314,13 +319,9 @@ impl UserInbox {
                 .filter(|l| (1..=200).contains(l))
                 .ok_or_else(|| ApiError::BadRequest("limit must be 1-200".into()))?,
         };
-        let user = self.user.borrow().clone();
-        let notifications = super::history::notifications(&self.env, &user, unread, limit).await?;
+        let notifications = super::history::notifications(&self.env, user, unread, limit).await?;
         let sql = self.state.storage().sql();
-        let store = SqliteInbox {
-            sql: &sql,
-            user: &user,
-        };
+        let store = SqliteInbox { sql: &sql, user };
         let body = json!({"notifications": notifications, "unread_count": store.unread_ids().len(), "last_seq": store.last_seq()});
         reply(200, &body).map_err(|_| ApiError::Internal)
     }

@@ -216,6 +216,7 @@ impl OrgHub {
             log.trim(self.settings.org_event_retention)
                 .map_err(|_| ApiError::Unavailable)?;
             outbox::enqueue(&sql, &[row]).map_err(|_| ApiError::Unavailable)?;
+            // Sockets the event was handed to (as the inbox's `live_devices`).
             let delivered = self.hub.broadcast(&frame, None);
             outbox::wake_by(&self.state, now)
                 .await
@@ -254,14 +255,15 @@ impl OrgHub {
                 .map_err(|_| ApiError::Unavailable)?;
         }
         if !member {
-            // Removal closes the user's sockets here, except those the token's claim admits.
+            // Only sockets the access rule no longer admits close: the token's claim still
+            // admits its own, and `_online` admits everyone.
             for ws in self.state.get_websockets_with_tag(user) {
-                let by_claim = ws
+                let claim = ws
                     .deserialize_attachment::<Attachment>()
                     .ok()
                     .flatten()
                     .is_some_and(|a| a.claim);
-                if !by_claim {
+                if !org::may_join(org_id, claim, false) {
                     socket::close(&ws, Close::Forbidden);
                 }
             }

@@ -1,0 +1,154 @@
+//! `POST /api/notifications`: the request checks, the fan-out to each recipient's inbox, and
+//! the key ledger that makes a keyed request run at most once whatever its recipients.
+//!
+//! The `Idempotency-Key` of this endpoint names the request, not a recipient, so it is
+//! recorded in one place: the ledger shard the key hashes to (a `UserInbox` instance under a
+//! name no user can have, see `domain::inbox::ledger_name`). Requests without a key skip the
+//! ledger and go straight to the inboxes.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use worker::{Env, Method, Response, SqlStorage};
+
+use super::http;
+use super::idempotency;
+use super::internal::{self, Command};
+use crate::domain::errors::{json_error, ApiError};
+use crate::domain::ids::{Id, ObjectClass, StreamKey};
+use crate::domain::inbox::{ledger_name, validate, NotificationIn, MAX_RECIPIENTS};
+
+/// Internal path of the ledger command on a ledger instance.
+pub const LEDGER_PATH: &str = "/ledger";
+/// Internal path of one inbox's publish.
+pub const NOTIFY_PATH: &str = "/notify";
+
+/// Body of `POST /api/notifications`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Publish {
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    user_ids: Option<Vec<String>>,
+    notification: Value,
+}
+
+/// A request that passed every check: its recipients and the notification for their inboxes.
+struct Checked {
+    recipients: Vec<Id>,
+    notification: String,
+}
+
+/// The Worker's handler. The whole request is checked first, so a bad one reaches no inbox.
+pub async fn publish(env: &Env, body: String, key: Option<&str>) -> worker::Result<Response> {
+    let checked = match check(&body) {
+        Ok(c) => c,
+        Err(e) => return http::error(&e),
+    };
+    let Some(key) = key else {
+        return match fan_out(env, &checked, None, "").await {
+            Ok((status, value)) => http::json(status, &value),
+            Err(e) => http::error(&e),
+        };
+    };
+    let cmd = Command {
+        method: Method::Post,
+        path: LEDGER_PATH.into(),
+        body: Some(body),
+        user: None,
+        idempotency_key: Some(key),
+        fingerprint: None,
+    };
+    internal::command_named(env, ObjectClass::UserInbox, &ledger_name(key), cmd).await
+}
+
+/// The ledger's side: records the key once for the whole request, marked in progress while
+/// the inboxes are written (a concurrent repeat gets 409 instead of a second fan-out).
+pub async fn ledger(
+    sql: &SqlStorage,
+    env: &Env,
+    body: &str,
+    key: Option<&str>,
+    now_ms: i64,
+) -> Result<Response, ApiError> {
+    let checked = check(body)?;
+    let print = idempotency::fingerprint(body);
+    idempotency::once(sql, key, &print, now_ms, || {
+        fan_out(env, &checked, key, &print)
+    })
+    .await
+}
+
+/// Stores and pushes in each recipient's inbox, in order. With a key, each inbox also
+/// remembers it (with the whole request's fingerprint), so a retry after a partial failure
+/// completes the rest without writing anyone's notification twice.
+async fn fan_out(
+    env: &Env,
+    checked: &Checked,
+    key: Option<&str>,
+    print: &str,
+) -> Result<(u16, Value), ApiError> {
+    let mut results = Vec::with_capacity(checked.recipients.len());
+    for user in &checked.recipients {
+        let cmd = Command {
+            method: Method::Post,
+            path: NOTIFY_PATH.into(),
+            body: Some(checked.notification.clone()),
+            user: None,
+            idempotency_key: key,
+            fingerprint: key.map(|_| print),
+        };
+        let mut resp = internal::command(env, &StreamKey::User(user.clone()), cmd)
+            .await
+            .map_err(|_| ApiError::Unavailable)?;
+        let value: Value = resp.json().await.map_err(|_| ApiError::Internal)?;
+        if resp.status_code() != 201 {
+            return Err(relayed(resp.status_code(), &value));
+        }
+        results.push(value);
+    }
+    Ok((201, json!({ "notifications": results })))
+}
+
+/// An inbox's error answer as the API error it was, so the caller sees it unchanged.
+fn relayed(status: u16, body: &Value) -> ApiError {
+    let message = body["error"]["message"].as_str().unwrap_or_default().into();
+    match status {
+        409 => ApiError::Conflict(message),
+        422 => ApiError::Unprocessable(message),
+        503 => ApiError::Unavailable,
+        _ => ApiError::Internal,
+    }
+}
+
+fn check(body: &str) -> Result<Checked, ApiError> {
+    let p: Publish =
+        serde_json::from_str(body).map_err(|e| ApiError::Unprocessable(json_error(&e)))?;
+    let n: NotificationIn = serde_json::from_value(p.notification.clone())
+        .map_err(|e| ApiError::Unprocessable(format!("notification: {e}")))?;
+    validate(&n).map_err(|e| ApiError::Unprocessable(e.message))?;
+    let recipients = recipients(p.user_id, p.user_ids).map_err(ApiError::Unprocessable)?;
+    Ok(Checked {
+        recipients,
+        notification: p.notification.to_string(),
+    })
+}
+
+fn recipients(user_id: Option<String>, user_ids: Option<Vec<String>>) -> Result<Vec<Id>, String> {
+    let raw: Vec<String> = match (user_id, user_ids) {
+        (Some(one), None) => vec![one],
+        (None, Some(many)) if !many.is_empty() => many,
+        _ => return Err("give exactly one of user_id or a non-empty user_ids".into()),
+    };
+    if raw.len() > MAX_RECIPIENTS {
+        return Err(format!("at most {MAX_RECIPIENTS} recipients per request"));
+    }
+    let mut ids: Vec<Id> = Vec::with_capacity(raw.len());
+    for r in raw {
+        let id = Id::parse(&r).map_err(|e| format!("user id {r:?}: {e}"))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
