@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod presence;
 pub mod room_store;
 pub mod socket;
+pub mod transaction;
 
 /// 64 random bits from the runtime's CSPRNG (zero natively, where nothing calls it).
 pub fn random_u64() -> u64 {

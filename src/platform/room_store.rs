@@ -15,8 +15,7 @@ use crate::domain::stream::EventLog;
 
 use super::{idempotency, outbox, presence};
 
-mod transaction;
-pub use transaction::atomically;
+use super::transaction::atomically;
 
 /// Version 1 of the room schema. Changes append statements; existing ones never change.
 const SCHEMA: &str = "

@@ -25,6 +25,7 @@ use crate::platform::notify::{self, LEDGER_PATH, NOTIFY_PATH};
 use crate::platform::outbox::{self, Drained};
 use crate::platform::presence as live;
 use crate::platform::socket::{self, now_ms, Connect};
+use crate::platform::transaction::atomically;
 use crate::platform::{config, new_id};
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS notifications (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, read INTEGER NOT NULL DEFAULT 0)";
@@ -38,6 +39,7 @@ pub struct UserInbox {
 }
 
 struct SqliteInbox<'a> {
+    storage: Storage,
     sql: &'a SqlStorage,
     user: &'a str,
 }
@@ -84,7 +86,7 @@ impl InboxStore for SqliteInbox<'_> {
             .map(|r| r.read != 0)
     }
     fn commit(&mut self, seq: u64, frame: &str, change: &InboxChange) -> Result<(), StoreError> {
-        self.apply(seq, frame, change).map_err(|e| {
+        atomically(&self.storage, || self.apply(seq, frame, change)).map_err(|e| {
             console_error!("inbox commit failed: {e}");
             StoreError
         })
@@ -190,6 +192,7 @@ impl DurableObject for UserInbox {
         };
         let user = event_log::stream_id(&sql, None)?;
         let mut store = SqliteInbox {
+            storage: self.state.storage(),
             sql: &sql,
             user: &user,
         };
@@ -205,7 +208,7 @@ impl DurableObject for UserInbox {
                 );
                 self.fan_out(&fanout);
                 if seq.is_some() {
-                    outbox::wake_by(&self.state, now_ms()).await?;
+                    outbox::wake_by(&self.state, now_ms() + outbox::COALESCE_MS).await?;
                 }
             }
             Err(e) => socket::send_error(&ws, e, incoming.request_id),
@@ -247,7 +250,11 @@ impl UserInbox {
             return conn.refuse(Close::TooManySockets);
         }
         let sql = self.state.storage().sql();
-        let store = SqliteInbox { sql: &sql, user };
+        let store = SqliteInbox {
+            storage: self.state.storage(),
+            sql: &sql,
+            user,
+        };
         let (ws, _, resp) = socket::accept(&self.state, &conn, &self.settings, now_ms())?;
         let established = Established {
             user_id: conn.who.user_id.clone(),
@@ -287,11 +294,15 @@ impl UserInbox {
         idempotency::once(&sql, key, print, now, || async {
             let n: NotificationIn =
                 serde_json::from_str(body).map_err(|e| ApiError::Unprocessable(json_error(&e)))?;
-            let mut store = SqliteInbox { sql: &sql, user };
+            let mut store = SqliteInbox {
+                storage: self.state.storage(),
+                sql: &sql,
+                user,
+            };
             let (view, fanout) =
                 inbox::publish(&mut store, n, new_id(), now).map_err(ApiError::from)?;
             let live_devices = self.fan_out(&fanout);
-            outbox::wake_by(&self.state, now)
+            outbox::wake_by(&self.state, now + outbox::COALESCE_MS)
                 .await
                 .map_err(|_| ApiError::Unavailable)?;
             let seq = store.last_seq();
@@ -321,7 +332,11 @@ impl UserInbox {
         };
         let notifications = super::history::notifications(&self.env, user, unread, limit).await?;
         let sql = self.state.storage().sql();
-        let store = SqliteInbox { sql: &sql, user };
+        let store = SqliteInbox {
+            storage: self.state.storage(),
+            sql: &sql,
+            user,
+        };
         let body = json!({"notifications": notifications, "unread_count": store.unread_ids().len(), "last_seq": store.last_seq()});
         reply(200, &body).map_err(|_| ApiError::Internal)
     }

@@ -19,6 +19,7 @@ use crate::platform::internal::{self, IDEMPOTENCY};
 use crate::platform::outbox::{self, Drained};
 use crate::platform::presence as live;
 use crate::platform::socket::{self, now_ms, Attachment, Connect};
+use crate::platform::transaction::atomically;
 use crate::platform::{config, new_id};
 
 const SCHEMA: &str =
@@ -212,13 +213,15 @@ impl OrgHub {
             let row =
                 replica::org_event(org_id, seq, &id, &input.event_type, &input.data, &iso(now));
             let frame = org::event_frame(input, id.clone(), seq, now).map_err(ApiError::from)?;
-            log.append(seq, &frame).map_err(|_| ApiError::Unavailable)?;
-            log.trim(self.settings.org_event_retention)
-                .map_err(|_| ApiError::Unavailable)?;
-            outbox::enqueue(&sql, &[row]).map_err(|_| ApiError::Unavailable)?;
+            atomically(&self.state.storage(), || {
+                log.append(seq, &frame)?;
+                log.trim(self.settings.org_event_retention)?;
+                outbox::enqueue(&sql, &[row])
+            })
+            .map_err(|_| ApiError::Unavailable)?;
             // Sockets the event was handed to (as the inbox's `live_devices`).
             let delivered = self.hub.broadcast(&frame, None);
-            outbox::wake_by(&self.state, now)
+            outbox::wake_by(&self.state, now + outbox::COALESCE_MS)
                 .await
                 .map_err(|_| ApiError::Unavailable)?;
             Ok((201, json!({"id": id, "seq": seq, "delivered": delivered})))
