@@ -151,7 +151,7 @@ async function startChat() {
   });
   chat.on("typing_indicator", (f) => (f.is_typing ? showTyping(f) : clearTyping(f.user_id)));
   chat.on("user_status", (f) => {
-    if (f.status === "online") state.presence.set(f.user_id, state.presence.get(f.user_id) ?? (f.username || f.user_id));
+    if (f.status === "online") state.presence.set(f.user_id, state.presence.get(f.user_id) ?? (f.user_name || f.username || f.user_id));
     else {
       state.presence.delete(f.user_id);
       clearTyping(f.user_id);

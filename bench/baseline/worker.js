@@ -12,11 +12,13 @@ export class Room {
     const url = new URL(request.url);
     if (request.method === "POST") {
       const body = await request.json();
-      this.broadcast(body.content, body.sender?.id ?? "api");
-      return Response.json({ message: { seq: this.seq, content: body.content } }, { status: 201 });
+      const message = this.broadcast(body.content, body.sender?.id ?? "api", url.pathname.split("/")[3]);
+      return Response.json({ message }, { status: 201 });
     }
     const pair = new WebSocketPair();
     this.state.acceptWebSocket(pair[1]);
+    // Remembered across hibernation like the service's attachment, for the frames' ids.
+    pair[1].serializeAttachment({ user: url.searchParams.get("user") ?? "anonymous", room: url.pathname.split("/")[3] });
     pair[1].send(JSON.stringify({
       type: "connection.established",
       user_id: url.searchParams.get("user") ?? "anonymous",
@@ -27,25 +29,35 @@ export class Room {
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
-  broadcast(content, sender) {
+  // The service's `chat_message` frame, field for field (ids, sender profile, timestamps),
+  // so both targets put the same bytes on every socket.
+  broadcast(content, sender, conversationId, clientMsgId = null) {
     this.seq += 1;
-    const frame = JSON.stringify({
-      type: "chat_message",
+    const message = {
+      id: crypto.randomUUID().replaceAll("-", "").slice(0, 20),
       seq: this.seq,
-      message: { seq: this.seq, content, sender: { id: sender } },
-    });
+      conversation_id: conversationId,
+      content,
+      sender: { id: sender, username: null, name: null, email: null, first_name: null, last_name: null, avatar: null },
+      parent_message_id: null,
+      client_msg_id: clientMsgId,
+      created_at: new Date().toISOString(),
+      is_edited: false,
+    };
+    const frame = JSON.stringify({ type: "chat_message", seq: this.seq, message });
     for (const ws of this.state.getWebSockets()) {
       try { ws.send(frame); } catch { /* closing socket */ }
     }
-    return this.seq;
+    return message;
   }
 
   webSocketMessage(ws, text) {
     let frame;
     try { frame = JSON.parse(text); } catch { return; }
     if (frame.type !== "chat_message") return;
-    const seq = this.broadcast(frame.content, "ws");
-    ws.send(JSON.stringify({ type: "ack", request_id: frame.request_id, seq }));
+    const { user, room } = ws.deserializeAttachment() ?? {};
+    const message = this.broadcast(frame.content, user ?? "ws", room, frame.client_msg_id ?? null);
+    ws.send(JSON.stringify({ type: "ack", request_id: frame.request_id ?? null, message_id: message.id, seq: message.seq }));
   }
 
   webSocketClose(ws, code) {

@@ -310,6 +310,9 @@ pub enum ServerFrame {
     UserStatus {
         user_id: String,
         username: String,
+        /// The display name, as in `presence` and `typing_indicator` (beyond the SPEC's
+        /// fields, so a client can show a name without a lookup).
+        user_name: String,
         status: Status,
         online_status: bool,
         timestamp: String,
@@ -349,10 +352,16 @@ impl ServerFrame {
         }
     }
 
-    pub fn user_status(user_id: &str, username: &str, online: bool, timestamp: String) -> Self {
+    pub fn user_status(
+        user_id: &str,
+        (username, user_name): (&str, &str),
+        online: bool,
+        timestamp: String,
+    ) -> Self {
         ServerFrame::UserStatus {
             user_id: user_id.into(),
             username: username.into(),
+            user_name: user_name.into(),
             status: if online {
                 Status::Online
             } else {

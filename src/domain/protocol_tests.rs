@@ -193,12 +193,12 @@ fn conversation_frames() {
         r#"{"type":"message_delete","seq":7,"message_id":"m1","timestamp":"2026-11-22T10:00:00.000Z"}"#,
     );
     golden(
-        ServerFrame::user_status("u1", "ann", true, TS.into()),
-        r#"{"type":"user_status","user_id":"u1","username":"ann","status":"online","online_status":true,"timestamp":"2026-11-22T10:00:00.000Z"}"#,
+        ServerFrame::user_status("u1", ("ann", "Ann"), true, TS.into()),
+        r#"{"type":"user_status","user_id":"u1","username":"ann","user_name":"Ann","status":"online","online_status":true,"timestamp":"2026-11-22T10:00:00.000Z"}"#,
     );
     golden(
-        ServerFrame::user_status("u1", "ann", false, TS.into()),
-        r#"{"type":"user_status","user_id":"u1","username":"ann","status":"offline","online_status":false,"timestamp":"2026-11-22T10:00:00.000Z"}"#,
+        ServerFrame::user_status("u1", ("ann", "Ann"), false, TS.into()),
+        r#"{"type":"user_status","user_id":"u1","username":"ann","user_name":"Ann","status":"offline","online_status":false,"timestamp":"2026-11-22T10:00:00.000Z"}"#,
     );
 }
 

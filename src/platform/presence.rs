@@ -176,7 +176,12 @@ pub fn opened(
     match presence::on_open(others, in_grace(sql, &att.who.user_id)) {
         OnOpen::AnnounceOnline => {
             let who = &att.who;
-            let frame = ServerFrame::user_status(&who.user_id, who.username(), true, iso(now));
+            let frame = ServerFrame::user_status(
+                &who.user_id,
+                (who.username(), who.display_name()),
+                true,
+                iso(now),
+            );
             hub.broadcast(&frame.to_text(), Some(ws));
         }
         OnOpen::CancelGrace => {
@@ -223,7 +228,8 @@ pub fn expire(state: &State, hub: &Hub, sql: &SqlStorage, now: i64) -> Option<i6
             Some(vec![s(&g.user_id)]),
         );
         if state.get_websockets_with_tag(&g.user_id).is_empty() {
-            let frame = ServerFrame::user_status(&g.user_id, &g.username, false, iso(now));
+            let frame =
+                ServerFrame::user_status(&g.user_id, (&g.username, &g.user_name), false, iso(now));
             hub.broadcast(&frame.to_text(), None);
         }
     }

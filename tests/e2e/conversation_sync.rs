@@ -110,7 +110,8 @@ fn presence_two_tabs(s: &Server) -> TestResult {
         .iter()
         .find(|p| p["user_id"] == a.as_str())
         .cloned();
-    assert_eq!(me.map(|p| p["devices"].clone()), Some(json!(2)), "{hello}");
+    let me = me.expect("a in presence");
+    assert_eq!(me["devices"], json!(2), "{hello}");
     let online = wb.recv_type("user_status")?;
     assert_eq!(
         (
@@ -121,6 +122,8 @@ fn presence_two_tabs(s: &Server) -> TestResult {
         (Some(a.as_str()), Some("online"), Some(true))
     );
     assert!(online["username"].is_string());
+    // The display name, as the presence list has it.
+    assert_eq!(online["user_name"], me["user_name"], "{online}");
     tab1.close();
     // Still online with one tab: b's next frame is this message, not an offline.
     let mut tab2 = tab2;
