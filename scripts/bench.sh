@@ -9,6 +9,7 @@
 #   extra arguments     passed to `edge-realtime-bench all` (e.g. --rounds 1 --subs 10,100)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bash "$ROOT/scripts/setup.sh"
 tools_path
 cd "$ROOT"
 
