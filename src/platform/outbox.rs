@@ -105,18 +105,6 @@ pub async fn drain(sql: &SqlStorage, env: &Env, now_ms: i64) -> worker::Result<D
     }
 }
 
-/// True when rows wait in the outbox.
-pub fn pending(sql: &SqlStorage) -> bool {
-    #[derive(Deserialize)]
-    struct N {
-        n: i64,
-    }
-    sql.exec("SELECT count(*) AS n FROM outbox", None)
-        .and_then(|c| c.one::<N>())
-        .map(|n| n.n > 0)
-        .unwrap_or(false)
-}
-
 /// Makes sure the alarm fires no later than `at_ms`; returns when it is set for.
 pub async fn wake_by(state: &State, at_ms: i64) -> worker::Result<i64> {
     let storage = state.storage();

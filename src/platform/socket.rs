@@ -107,13 +107,6 @@ pub fn accept(
     ))
 }
 
-/// The same socket (the runtime hands out one JS object per socket).
-pub fn same(a: &WebSocket, b: &WebSocket) -> bool {
-    let (a, b): (&worker::web_sys::WebSocket, &worker::web_sys::WebSocket) =
-        (a.as_ref(), b.as_ref());
-    worker::js_sys::Object::is(a, b)
-}
-
 pub fn send(ws: &WebSocket, frame: &ServerFrame) {
     // A send fails only on a socket that is already closing; nothing to do then.
     let _ = ws.send_with_str(frame.to_text());
