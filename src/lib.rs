@@ -14,10 +14,12 @@
 //!   [`domain::auth`] (JWT and API keys), [`domain::identity`], [`domain::protocol`]
 //!   (every frame), [`domain::errors`] (error frames, close codes, HTTP errors),
 //!   [`domain::config`] (limits), [`domain::limits`] (rate bucket), [`domain::time`].
-//! * [`platform`]: the Workers runtime. [`platform::entry`] (fetch), [`platform::api`]
-//!   (HTTP API), [`platform::objects`] (the three Durable Objects), [`platform::socket`]
-//!   (the shared socket shell), [`platform::internal`] (Worker → object requests),
-//!   [`platform::config`], [`platform::http`].
+//! * [`platform`]: the Workers runtime, the only code that imports `worker`.
+//!   [`platform::gateway`] is the stateless Worker (fetch entry, HTTP API, notification
+//!   fan-out); [`platform::room`], [`platform::inbox`] and [`platform::org`] are the three
+//!   Durable Objects, each a shell (`mod.rs`) over its store (`store.rs`); [`platform::object`]
+//!   is what they share; [`platform::internal`], [`platform::http`], [`platform::config`]
+//!   and [`platform::runtime`] serve both sides.
 //!
 //! The contract is `docs/protocol.md`; the README has the quick start.
 

@@ -12,15 +12,16 @@ use crate::domain::protocol::{ClientFrame, Established};
 use crate::domain::replica;
 use crate::domain::stream::{self, EventLog};
 use crate::domain::time::iso;
-use crate::platform::event_log::{self, SqlLog};
 use crate::platform::http::{error, json as reply};
-use crate::platform::idempotency;
 use crate::platform::internal::{self, IDEMPOTENCY};
-use crate::platform::outbox::{self, Drained};
-use crate::platform::presence as live;
-use crate::platform::socket::{self, now_ms, Attachment, Connect};
-use crate::platform::transaction::atomically;
-use crate::platform::{config, new_id};
+use crate::platform::object::event_log::{self, SqlLog};
+use crate::platform::object::hub as live;
+use crate::platform::object::idempotency;
+use crate::platform::object::outbox::{self, Drained};
+use crate::platform::object::socket::{self, Attachment, Connect};
+use crate::platform::object::transaction::atomically;
+use crate::platform::runtime::now_ms;
+use crate::platform::{config, runtime::new_id};
 
 const SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY, added_at TEXT NOT NULL)";

@@ -17,16 +17,17 @@ use crate::domain::protocol::{ClientFrame, Established, ServerFrame};
 use crate::domain::replica;
 use crate::domain::room::StoreError;
 use crate::domain::stream::{self, EventLog};
-use crate::platform::event_log::{self, SqlLog};
+use crate::platform::gateway::notify::{self, LEDGER_PATH, NOTIFY_PATH};
 use crate::platform::http::{error, json as reply};
-use crate::platform::idempotency;
 use crate::platform::internal::{self, IDEMPOTENCY};
-use crate::platform::notify::{self, LEDGER_PATH, NOTIFY_PATH};
-use crate::platform::outbox::{self, Drained};
-use crate::platform::presence as live;
-use crate::platform::socket::{self, now_ms, Connect};
-use crate::platform::transaction::atomically;
-use crate::platform::{config, new_id};
+use crate::platform::object::event_log::{self, SqlLog};
+use crate::platform::object::hub as live;
+use crate::platform::object::idempotency;
+use crate::platform::object::outbox::{self, Drained};
+use crate::platform::object::socket::{self, Connect};
+use crate::platform::object::transaction::atomically;
+use crate::platform::runtime::now_ms;
+use crate::platform::{config, runtime::new_id};
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS notifications (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, read INTEGER NOT NULL DEFAULT 0)";
 
@@ -330,7 +331,8 @@ impl UserInbox {
                 .filter(|l| (1..=200).contains(l))
                 .ok_or_else(|| ApiError::BadRequest("limit must be 1-200".into()))?,
         };
-        let notifications = super::history::notifications(&self.env, user, unread, limit).await?;
+        let notifications =
+            crate::platform::room::history::notifications(&self.env, user, unread, limit).await?;
         let sql = self.state.storage().sql();
         let store = SqliteInbox {
             storage: self.state.storage(),

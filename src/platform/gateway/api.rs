@@ -5,14 +5,14 @@
 
 use worker::*;
 
-use super::config::Config;
-use super::http;
-use super::internal::{self, Command};
-use super::socket::now_ms;
 use crate::domain::auth::{api_key_matches, bearer_token};
 use crate::domain::errors::ApiError;
 use crate::domain::identity::Identity;
 use crate::domain::routes::ApiRoute;
+use crate::platform::config::Config;
+use crate::platform::http;
+use crate::platform::internal::{self, Command};
+use crate::platform::runtime::now_ms;
 
 /// Largest accepted request body.
 const MAX_BODY_BYTES: usize = 64 * 1024;

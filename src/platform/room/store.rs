@@ -13,9 +13,9 @@ use crate::domain::room::{
 };
 use crate::domain::stream::EventLog;
 
-use super::{idempotency, outbox, presence};
+use crate::platform::object::{hub as presence, idempotency, outbox};
 
-use super::transaction::atomically;
+use crate::platform::object::transaction::atomically;
 
 /// Version 1 of the room schema. Changes append statements; existing ones never change.
 const SCHEMA: &str = "

@@ -12,8 +12,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use worker::{Response, SqlStorage, SqlStorageValue};
 
-use super::http::json;
 use crate::domain::errors::ApiError;
+use crate::platform::http::json;
 
 pub const SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::*;
 
-use super::conversation::ConversationRoom;
+use super::ConversationRoom;
 use crate::domain::errors::{json_error, ApiError, Close};
 use crate::domain::identity::{Identity, Profile};
 use crate::domain::ids::{dm_members, Id};
@@ -14,10 +14,11 @@ use crate::domain::room::{self, Actor};
 use crate::domain::stream::EventLog;
 use crate::domain::time::iso;
 use crate::platform::http::{error, json as reply};
-use crate::platform::idempotency;
 use crate::platform::internal::{IDEMPOTENCY, USER};
-use crate::platform::socket::{self, now_ms};
-use crate::platform::{new_id, outbox};
+use crate::platform::object::idempotency;
+use crate::platform::object::socket;
+use crate::platform::runtime::now_ms;
+use crate::platform::{object::outbox, runtime::new_id};
 
 /// Body of `POST /api/conversations/{id}/messages`.
 #[derive(Deserialize)]
@@ -165,7 +166,7 @@ impl ConversationRoom {
     /// The earlier message a `client_msg_id` retry points at.
     fn stored_view(
         &self,
-        store: &crate::platform::room_store::SqliteRoom,
+        store: &crate::platform::room::store::SqliteRoom,
         outcome: &room::Outcome,
     ) -> Result<MessageView, ApiError> {
         let seq = outcome.reply.iter().find_map(|f| match f {

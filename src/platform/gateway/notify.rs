@@ -10,12 +10,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Env, Method, Response, SqlStorage};
 
-use super::http;
-use super::idempotency;
-use super::internal::{self, Command};
 use crate::domain::errors::{json_error, ApiError};
 use crate::domain::ids::{Id, ObjectClass, StreamKey};
 use crate::domain::inbox::{ledger_name, validate, NotificationIn, MAX_RECIPIENTS};
+use crate::platform::http;
+use crate::platform::internal::{self, Command};
+use crate::platform::object::idempotency;
 
 /// Internal path of the ledger command on a ledger instance.
 pub const LEDGER_PATH: &str = "/ledger";

@@ -1,6 +1,10 @@
 //! `ConversationRoom`: one per conversation (and per DM pair). Holds the members' sockets,
 //! runs the room state machine on its SQLite, keeps presence, and copies rows to D1.
 
+mod api;
+pub(crate) mod history;
+pub mod store;
+
 use std::cell::{Cell, RefCell};
 
 use worker::*;
@@ -11,11 +15,12 @@ use crate::domain::ids::{dm_members, Id};
 use crate::domain::protocol::{ClientFrame, Established, Incoming};
 use crate::domain::room::{self, Actor, Outcome};
 use crate::domain::stream::{self, EventLog};
-use crate::platform::outbox::{self, Drained};
-use crate::platform::presence as live;
-use crate::platform::room_store::{create_schema, SqliteRoom};
-use crate::platform::socket::{self, now_ms, Attachment, Connect};
-use crate::platform::{config, internal, new_id};
+use crate::platform::object::hub as live;
+use crate::platform::object::outbox::{self, Drained};
+use crate::platform::object::socket::{self, Attachment, Connect};
+use crate::platform::room::store::{create_schema, SqliteRoom};
+use crate::platform::runtime::now_ms;
+use crate::platform::{config, internal, runtime::new_id};
 
 #[durable_object]
 pub struct ConversationRoom {

@@ -3,15 +3,15 @@
 
 use worker::*;
 
-use super::config::{config, Config};
-use super::http::{self, answer_socket, refuse_socket};
-use super::internal;
-use super::socket::now_ms;
 use crate::domain::auth::credentials;
 use crate::domain::errors::{ApiError, Close};
 use crate::domain::identity::Identity;
 use crate::domain::ids::{dm_conversation_id, Id, StreamKey, ONLINE_ORG};
 use crate::domain::routes::{is_socket_path, route, Route, RouteError, SocketRoute};
+use crate::platform::config::{config, Config};
+use crate::platform::http::{self, answer_socket, refuse_socket};
+use crate::platform::internal;
+use crate::platform::runtime::now_ms;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {

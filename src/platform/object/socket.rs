@@ -8,8 +8,6 @@ use worker::{
     WebSocketPair,
 };
 
-use super::http::refuse_socket;
-use super::internal;
 use crate::domain::config::Settings;
 use crate::domain::errors::{Close, ErrorCode, FrameError};
 use crate::domain::identity::Identity;
@@ -17,6 +15,8 @@ use crate::domain::limits::{Bucket, Verdict};
 use crate::domain::protocol::{
     decode, ClientFrame, Established, Incoming, ServerFrame, PING_TEXT, PONG_TEXT,
 };
+use crate::platform::http::refuse_socket;
+use crate::platform::internal;
 
 /// What each socket carries through hibernation: who it is and its rate state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -92,7 +92,7 @@ pub fn accept(
     who.orgs.clear(); // checked at connect; kept out to keep the attachment small
                       // The presence roster keys sockets by it, so it must not collide: 53 random bits, the
                       // most a JS number (what the attachment stores) holds exactly.
-    let sid = super::random_u64() >> 11;
+    let sid = crate::platform::runtime::random_u64() >> 11;
     let attachment = Attachment {
         who,
         bucket: Bucket::full(settings.rate_burst, now_ms),
@@ -230,8 +230,4 @@ pub fn not_here(ws: &WebSocket, incoming: Incoming) {
         FrameError::new(ErrorCode::UnknownType, message),
         incoming.request_id,
     );
-}
-
-pub fn now_ms() -> i64 {
-    worker::Date::now().as_millis() as i64
 }

@@ -16,12 +16,12 @@ use jwt_compact::{
 use serde_json::{json, Map, Value};
 use worker::{Env, Method, Request, Response, Result, Url};
 
-use super::config::{var, Config};
-use super::http;
-use super::internal::{self, Command};
-use super::socket::now_ms;
 use crate::domain::errors::ApiError;
 use crate::domain::ids::{Id, StreamKey};
+use crate::platform::config::{var, Config};
+use crate::platform::http;
+use crate::platform::internal::{self, Command};
+use crate::platform::runtime::now_ms;
 
 /// Lifetime of a development token.
 const TTL_SECS: i64 = 3600;

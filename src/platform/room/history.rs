@@ -4,7 +4,7 @@ use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::Env;
 
-use super::conversation_api::sender_from_json;
+use super::api::sender_from_json;
 use crate::domain::errors::ApiError;
 use crate::domain::protocol::{MessageView, NotificationView};
 

@@ -1,0 +1,8 @@
+//! The stateless Worker: every request enters at [`entry`], which checks the Origin and the
+//! token before any object is touched; [`api`] serves `/api/*`; [`notify`] fans a
+//! notification out to inboxes.
+
+pub mod api;
+pub mod dev;
+pub mod entry;
+pub mod notify;
