@@ -95,6 +95,11 @@ impl Identity {
         self.profile.username.as_deref().unwrap_or(&self.user_id)
     }
 
+    /// The first millisecond at which [`Identity::expired_at`] holds.
+    pub fn expires_at_ms(&self) -> i64 {
+        (self.exp + super::auth::LEEWAY_SECS + 1).saturating_mul(1000)
+    }
+
     /// True once the token has expired (with the auth leeway) at `now_ms`.
     pub fn expired_at(&self, now_ms: i64) -> bool {
         now_ms / 1000 > self.exp + super::auth::LEEWAY_SECS
@@ -104,6 +109,14 @@ impl Identity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expiry_instant_is_the_first_expired_millisecond() {
+        let who = Identity::new("u".into(), Profile::default(), vec![], 1_000);
+        let at = who.expires_at_ms();
+        assert!(!who.expired_at(at - 1));
+        assert!(who.expired_at(at));
+    }
 
     fn with_every_field(s: &str) -> Profile {
         let f = || Some(s.to_string());

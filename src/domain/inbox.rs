@@ -55,10 +55,16 @@ pub struct NotificationIn {
 pub enum InboxChange {
     Notify(Box<NotificationView>),
     Read(Vec<String>),
+    /// Every notification with `seq <= up_to_seq` is read (`mark_all_read`).
+    ReadAll {
+        up_to_seq: u64,
+    },
 }
 
+/// The inbox's storage. The unread count is a counter the store keeps in the same
+/// transaction as each change, so no publish or read scans the inbox.
 pub trait InboxStore: EventLog {
-    fn unread_ids(&self) -> Vec<String>;
+    fn unread_count(&self) -> u64;
     /// `Some(read)` for a known notification.
     fn read_state(&self, id: &str) -> Option<bool>;
     fn commit(&mut self, seq: u64, frame: &str, change: &InboxChange) -> Result<(), StoreError>;
@@ -139,43 +145,60 @@ pub fn publish(
 }
 
 /// Marks notifications read (`None` = all unread). Returns the ack seq and the fan-out;
-/// nothing is stored when nothing changes.
+/// nothing is stored when nothing changes. Marking all is one marker event, however many
+/// notifications it covers.
 pub fn mark_read(
     store: &mut impl InboxStore,
     ids: Option<Vec<String>>,
 ) -> Result<(Option<u64>, Fanout), FrameError> {
-    let ids = match ids {
-        None => store.unread_ids(),
+    let seq = store.last_seq() + 1;
+    let (frame, change) = match ids {
+        None if store.unread_count() == 0 => return Ok((None, vec![unread_frame(store)])),
+        None => {
+            let up_to_seq = store.last_seq();
+            let frame = ServerFrame::NotificationRead {
+                seq,
+                notification_ids: vec![],
+                all: true,
+                up_to_seq: Some(up_to_seq),
+            };
+            (frame, InboxChange::ReadAll { up_to_seq })
+        }
         Some(ids) => {
-            let mut fresh = Vec::new();
-            for id in ids {
-                match store.read_state(&id) {
-                    None => return Err(FrameError::not_found("no such notification")),
-                    Some(false) if !fresh.contains(&id) => fresh.push(id),
-                    Some(_) => {}
-                }
+            let fresh = unread_among(store, ids)?;
+            if fresh.is_empty() {
+                return Ok((None, vec![unread_frame(store)]));
             }
-            fresh
+            let frame = ServerFrame::NotificationRead {
+                seq,
+                notification_ids: fresh.clone(),
+                all: false,
+                up_to_seq: None,
+            };
+            (frame, InboxChange::Read(fresh))
         }
     };
-    if ids.is_empty() {
-        return Ok((None, vec![unread_frame(store)]));
+    let text = frame.to_text();
+    store.commit(seq, &text, &change).map_err(unavailable)?;
+    Ok((Some(seq), vec![text, unread_frame(store)]))
+}
+
+/// The ids still unread, once each; an unknown id is an error.
+fn unread_among(store: &impl InboxStore, ids: Vec<String>) -> Result<Vec<String>, FrameError> {
+    let mut fresh = Vec::new();
+    for id in ids {
+        match store.read_state(&id) {
+            None => return Err(FrameError::not_found("no such notification")),
+            Some(false) if !fresh.contains(&id) => fresh.push(id),
+            Some(_) => {}
+        }
     }
-    let seq = store.last_seq() + 1;
-    let frame = ServerFrame::NotificationRead {
-        seq,
-        notification_ids: ids.clone(),
-    }
-    .to_text();
-    store
-        .commit(seq, &frame, &InboxChange::Read(ids))
-        .map_err(unavailable)?;
-    Ok((Some(seq), vec![frame, unread_frame(store)]))
+    Ok(fresh)
 }
 
 pub fn unread_frame(store: &impl InboxStore) -> String {
     ServerFrame::UnreadCount {
-        count: store.unread_ids().len() as u64,
+        count: store.unread_count(),
     }
     .to_text()
 }
@@ -188,7 +211,8 @@ mod tests {
     #[derive(Default)]
     struct Memory {
         events: BTreeMap<u64, String>,
-        read: BTreeMap<String, bool>,
+        /// id -> (seq, read)
+        read: BTreeMap<String, (u64, bool)>,
     }
     impl EventLog for Memory {
         fn last_seq(&self) -> u64 {
@@ -203,15 +227,11 @@ mod tests {
         }
     }
     impl InboxStore for Memory {
-        fn unread_ids(&self) -> Vec<String> {
-            self.read
-                .iter()
-                .filter(|(_, r)| !**r)
-                .map(|(id, _)| id.clone())
-                .collect()
+        fn unread_count(&self) -> u64 {
+            self.read.values().filter(|(_, r)| !r).count() as u64
         }
         fn read_state(&self, id: &str) -> Option<bool> {
-            self.read.get(id).copied()
+            self.read.get(id).map(|(_, r)| *r)
         }
         fn commit(
             &mut self,
@@ -222,11 +242,16 @@ mod tests {
             self.events.insert(seq, frame.into());
             match change {
                 InboxChange::Notify(v) => {
-                    self.read.insert(v.id.clone(), false);
+                    self.read.insert(v.id.clone(), (seq, false));
                 }
                 InboxChange::Read(ids) => ids.iter().for_each(|id| {
-                    self.read.insert(id.clone(), true);
+                    self.read.get_mut(id).unwrap().1 = true;
                 }),
+                InboxChange::ReadAll { up_to_seq } => {
+                    for (s, r) in self.read.values_mut() {
+                        *r |= *s <= *up_to_seq;
+                    }
+                }
             }
             Ok(())
         }
@@ -271,9 +296,18 @@ mod tests {
                 .code,
             ErrorCode::NotFound
         );
-        let (_, frames) = mark_read(&mut inbox, None).unwrap();
-        assert!(frames[0].contains(r#""notification_ids":["n2"]"#));
+        publish(&mut inbox, note("c"), "n3".into(), 0).unwrap();
+        let (seq, frames) = mark_read(&mut inbox, None).unwrap();
+        assert_eq!(seq, Some(5));
+        assert_eq!(
+            frames[0],
+            r#"{"type":"notification_read","seq":5,"notification_ids":[],"all":true,"up_to_seq":4}"#,
+            "one marker, not every id"
+        );
         assert_eq!(frames[1], r#"{"type":"unread_count","count":0}"#);
+        assert_eq!(inbox.read_state("n3"), Some(true));
+        let (none, _) = mark_read(&mut inbox, None).unwrap();
+        assert_eq!(none, None, "nothing unread: nothing stored");
     }
 
     #[test]

@@ -36,6 +36,12 @@ impl Bucket {
         }
     }
 
+    /// Takes `tokens` more for work a frame asked for beyond itself (a resume's replay). The
+    /// bucket may go below zero: the next frames then wait until it has refilled.
+    pub fn charge(&mut self, tokens: f64) {
+        self.tokens -= tokens.max(0.0);
+    }
+
     /// Takes one token for a frame arriving at `now_ms`.
     pub fn take(&mut self, rate_per_sec: f64, burst: f64, now_ms: i64) -> Verdict {
         let elapsed = (now_ms - self.at_ms).max(0) as f64 / 1000.0;
@@ -59,6 +65,15 @@ impl Bucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_charge_is_paid_back_before_the_next_frame() {
+        let mut b = Bucket::full(30.0, 0);
+        b.charge(35.0);
+        assert_eq!(b.take(10.0, 30.0, 0), Verdict::Limited, "in debt");
+        // 0.6 s at 10/s pays back the 5 owed and one more token.
+        assert_eq!(b.take(10.0, 30.0, 600), Verdict::Allow);
+    }
 
     #[test]
     fn burst_then_limited_then_closed() {

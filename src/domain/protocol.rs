@@ -324,9 +324,16 @@ pub enum ServerFrame {
     UnreadCount {
         count: u64,
     },
+    /// Notifications that became read. `mark_all_read` sends one marker instead of every
+    /// id: `all: true` with `up_to_seq`, meaning every notification with `seq <= up_to_seq`
+    /// (and `notification_ids` empty).
     NotificationRead {
         seq: u64,
         notification_ids: Vec<String>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        all: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        up_to_seq: Option<u64>,
     },
     Event {
         seq: u64,

@@ -230,8 +230,19 @@ fn notification_and_org_frames() {
         ServerFrame::NotificationRead {
             seq: 2,
             notification_ids: vec!["n1".into()],
+            all: false,
+            up_to_seq: None,
         },
         r#"{"type":"notification_read","seq":2,"notification_ids":["n1"]}"#,
+    );
+    golden(
+        ServerFrame::NotificationRead {
+            seq: 9,
+            notification_ids: vec![],
+            all: true,
+            up_to_seq: Some(8),
+        },
+        r#"{"type":"notification_read","seq":9,"notification_ids":[],"all":true,"up_to_seq":8}"#,
     );
     golden(
         ServerFrame::Event {

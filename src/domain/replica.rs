@@ -119,6 +119,14 @@ pub fn notifications_read(user_id: &str, ids: &[String]) -> Vec<Statement> {
         .collect()
 }
 
+/// `mark_all_read`: one statement however many notifications it covers.
+pub fn notifications_read_all(user_id: &str, up_to_seq: u64) -> Statement {
+    stmt(
+        "UPDATE notifications SET is_read = 1 WHERE user_id = ? AND seq <= ? AND is_read = 0",
+        vec![json!(user_id), json!(up_to_seq)],
+    )
+}
+
 /// Membership changes of an organization.
 pub fn org_member(org_id: &str, user_id: &str, added_at: Option<&str>) -> Statement {
     match added_at {
@@ -150,9 +158,24 @@ pub fn backoff_ms(failures: u32, max_ms: i64) -> i64 {
     (500i64 << failures.min(20)).min(max_ms)
 }
 
+/// `ms` spread over its upper half by the random `r`, so objects that failed together do
+/// not all retry at the same instant.
+pub fn jittered(ms: i64, r: u64) -> i64 {
+    let half = (ms / 2).max(0);
+    half + (r % (half as u64 + 1)) as i64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jitter_stays_in_the_upper_half() {
+        assert_eq!(jittered(1_000, 0), 500);
+        assert_eq!(jittered(1_000, 500), 1_000);
+        assert_eq!(jittered(1_000, 501), 500);
+        assert!((0..1_000).all(|r| (500..=1_000).contains(&jittered(1_000, r))));
+    }
 
     #[test]
     fn every_statement_is_idempotent_and_fully_bound() {

@@ -6,6 +6,15 @@ use worker::{Error, Response, Result, WebSocketPair};
 
 use crate::domain::errors::{ApiError, Close};
 
+/// A runtime failure (storage, a binding, another object) inside a request: logged here,
+/// where it becomes a 503, and never shown to the client.
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        worker::console_error!("request failed, answering 503: {e}");
+        ApiError::Unavailable
+    }
+}
+
 /// A JSON response with `status`.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
     Ok(Response::from_json(body)?.with_status(status))

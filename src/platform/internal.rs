@@ -18,6 +18,10 @@ pub const IDEMPOTENCY: &str = "x-rt-idempotency-key";
 /// Fingerprint of the whole client request when the forwarded body is only part of it.
 pub const FINGERPRINT: &str = "x-rt-request-fingerprint";
 
+/// Set by every object on its answers: random per object instance, so a new value means
+/// the object was evicted and started again (how tests prove hibernation happened).
+pub const INSTANCE: &str = "x-rt-instance";
+
 /// Internal paths understood by every object.
 pub const SOCKET_PATH: &str = "/socket";
 

@@ -1,5 +1,6 @@
 //! `POST /api/notifications`: the request checks, the fan-out to each recipient's inbox, and
-//! the key ledger that makes a keyed request run at most once whatever its recipients.
+//! the path of a keyed request to its key ledger (`platform::inbox::ledger`), which makes it
+//! run at most once whatever its recipients.
 //!
 //! The `Idempotency-Key` of this endpoint names the request, not a recipient, so it is
 //! recorded in one place: the ledger shard the key hashes to (a `UserInbox` instance under a
@@ -8,14 +9,13 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use worker::{Env, Method, Response, SqlStorage};
+use worker::{Env, Method, Response};
 
 use crate::domain::errors::{json_error, ApiError};
 use crate::domain::ids::{Id, ObjectClass, StreamKey};
 use crate::domain::inbox::{ledger_name, validate, NotificationIn, MAX_RECIPIENTS};
 use crate::platform::http;
 use crate::platform::internal::{self, Command};
-use crate::platform::object::idempotency;
 
 /// Internal path of the ledger command on a ledger instance.
 pub const LEDGER_PATH: &str = "/ledger";
@@ -34,7 +34,7 @@ struct Publish {
 }
 
 /// A request that passed every check: its recipients and the notification for their inboxes.
-struct Checked {
+pub struct Checked {
     recipients: Vec<Id>,
     notification: String,
 }
@@ -62,27 +62,10 @@ pub async fn publish(env: &Env, body: String, key: Option<&str>) -> worker::Resu
     internal::command_named(env, ObjectClass::UserInbox, &ledger_name(key), cmd).await
 }
 
-/// The ledger's side: records the key once for the whole request, marked in progress while
-/// the inboxes are written (a concurrent repeat gets 409 instead of a second fan-out).
-pub async fn ledger(
-    sql: &SqlStorage,
-    env: &Env,
-    body: &str,
-    key: Option<&str>,
-    now_ms: i64,
-) -> Result<Response, ApiError> {
-    let checked = check(body)?;
-    let print = idempotency::fingerprint(body);
-    idempotency::once(sql, key, &print, now_ms, || {
-        fan_out(env, &checked, key, &print)
-    })
-    .await
-}
-
 /// Stores and pushes in each recipient's inbox, in order. With a key, each inbox also
 /// remembers it (with the whole request's fingerprint), so a retry after a partial failure
 /// completes the rest without writing anyone's notification twice.
-async fn fan_out(
+pub async fn fan_out(
     env: &Env,
     checked: &Checked,
     key: Option<&str>,
@@ -121,7 +104,7 @@ fn relayed(status: u16, body: &Value) -> ApiError {
     }
 }
 
-fn check(body: &str) -> Result<Checked, ApiError> {
+pub fn check(body: &str) -> Result<Checked, ApiError> {
     let p: Publish =
         serde_json::from_str(body).map_err(|e| ApiError::Unprocessable(json_error(&e)))?;
     let n: NotificationIn = serde_json::from_value(p.notification.clone())

@@ -1,187 +1,76 @@
-//! `UserInbox`: one per user. Holds that user's notification sockets, the notification log
-//! and read state in SQLite, and answers "how many devices are live" at publish time.
-//! A few instances under reserved names serve instead as the key ledger of
-//! `POST /api/notifications` (`platform::notify`).
+//! `UserInbox`: one per user. The shell over the inbox state machine (`domain::inbox`): it
+//! holds the user's notification sockets, publishes into the user's log through its store
+//! (`store.rs`), and answers "how many devices are live" at publish time. A few instances
+//! under reserved names serve instead as the key ledger of `POST /api/notifications`
+//! (`ledger.rs`).
 //!
-//! Nothing lives only in memory: whose inbox this is comes from SQLite (`event_log::stream_id`)
-//! on every request and frame, since a hibernated object is rebuilt from storage and sockets.
+//! Whose inbox this is comes from the Worker's request or from SQLite, never only from
+//! memory, since a hibernated object is rebuilt from storage and sockets.
 
-use serde::Deserialize;
+mod history;
+mod ledger;
+pub mod store;
+
 use serde_json::json;
 use worker::*;
 
-use crate::domain::config::Settings;
-use crate::domain::errors::{json_error, ApiError, Close};
-use crate::domain::inbox::{self, Fanout, InboxChange, InboxStore, NotificationIn};
+use crate::domain::errors::{json_error, ApiError};
+use crate::domain::inbox::{self, Fanout, InboxStore, NotificationIn};
 use crate::domain::protocol::{ClientFrame, Established, ServerFrame};
-use crate::domain::replica;
-use crate::domain::room::StoreError;
-use crate::domain::stream::{self, EventLog};
-use crate::platform::gateway::notify::{self, LEDGER_PATH, NOTIFY_PATH};
+use crate::domain::stream::EventLog;
+use crate::platform::gateway::notify::{LEDGER_PATH, NOTIFY_PATH};
 use crate::platform::http::{error, json as reply};
 use crate::platform::internal::{self, IDEMPOTENCY};
-use crate::platform::object::event_log::{self, SqlLog};
-use crate::platform::object::hub as live;
-use crate::platform::object::idempotency;
-use crate::platform::object::outbox::{self, Drained};
-use crate::platform::object::socket::{self, Connect};
-use crate::platform::object::transaction::atomically;
-use crate::platform::runtime::now_ms;
-use crate::platform::{config, runtime::new_id};
-
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS notifications (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, read INTEGER NOT NULL DEFAULT 0)";
+use crate::platform::object::core::Core;
+use crate::platform::object::socket::{self, Attachment, Connect};
+use crate::platform::object::{idempotency, outbox};
+use crate::platform::runtime::{new_id, now_ms};
+use store::{SqliteInbox, SCHEMA};
 
 #[durable_object]
 pub struct UserInbox {
-    state: State,
-    env: Env,
-    settings: Settings,
-    hub: live::Hub,
-}
-
-struct SqliteInbox<'a> {
-    storage: Storage,
-    sql: &'a SqlStorage,
-    user: &'a str,
-}
-
-#[derive(Deserialize)]
-struct IdRow {
-    id: String,
-}
-#[derive(Deserialize)]
-struct ReadRow {
-    read: i64,
-}
-
-impl EventLog for SqliteInbox<'_> {
-    fn last_seq(&self) -> u64 {
-        SqlLog(self.sql).last_seq()
-    }
-    fn first_seq(&self) -> u64 {
-        SqlLog(self.sql).first_seq()
-    }
-    fn events_after(&self, since: u64, limit: u64) -> Vec<String> {
-        SqlLog(self.sql).events_after(since, limit)
-    }
-}
-
-impl InboxStore for SqliteInbox<'_> {
-    fn unread_ids(&self) -> Vec<String> {
-        let c = self.sql.exec(
-            "SELECT id FROM notifications WHERE read = 0 ORDER BY seq",
-            None,
-        );
-        c.and_then(|c| c.to_array::<IdRow>())
-            .map(|r| r.into_iter().map(|r| r.id).collect())
-            .unwrap_or_default()
-    }
-    fn read_state(&self, id: &str) -> Option<bool> {
-        let c = self.sql.exec(
-            "SELECT read FROM notifications WHERE id = ?",
-            Some(vec![id.into()]),
-        );
-        c.and_then(|c| c.to_array::<ReadRow>())
-            .ok()?
-            .first()
-            .map(|r| r.read != 0)
-    }
-    fn commit(&mut self, seq: u64, frame: &str, change: &InboxChange) -> Result<(), StoreError> {
-        atomically(&self.storage, || self.apply(seq, frame, change)).map_err(|e| {
-            console_error!("inbox commit failed: {e}");
-            StoreError
-        })
-    }
-}
-
-impl SqliteInbox<'_> {
-    fn apply(&self, seq: u64, frame: &str, change: &InboxChange) -> Result<()> {
-        SqlLog(self.sql).append(seq, frame)?;
-        let rows = match change {
-            InboxChange::Notify(n) => {
-                let args = vec![n.id.as_str().into(), (seq as i64).into()];
-                self.sql.exec(
-                    "INSERT INTO notifications (id, seq) VALUES (?, ?)",
-                    Some(args),
-                )?;
-                vec![replica::notification(self.user, seq, n)]
-            }
-            InboxChange::Read(ids) => {
-                for id in ids {
-                    self.sql.exec(
-                        "UPDATE notifications SET read = 1 WHERE id = ?",
-                        Some(vec![id.as_str().into()]),
-                    )?;
-                }
-                replica::notifications_read(self.user, ids)
-            }
-        };
-        outbox::enqueue(self.sql, &rows)
-    }
+    core: Core,
 }
 
 impl DurableObject for UserInbox {
     fn new(state: State, env: Env) -> Self {
-        let (state, hub) = live::Hub::new(state);
-        socket::set_auto_pong(&state);
-        let sql = state.storage().sql();
-        if let Err(e) = event_log::create(
-            &sql,
-            &[
-                event_log::SCHEMA,
-                SCHEMA,
-                outbox::SCHEMA,
-                idempotency::SCHEMA,
-            ],
-        ) {
-            console_error!("inbox schema: {e}");
-        }
         UserInbox {
-            settings: config::settings(&env),
-            state,
-            env,
-            hub,
+            core: Core::new(state, env, &SCHEMA, false),
         }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let sql = self.state.storage().sql();
-        if req.path() == LEDGER_PATH {
-            let key = req.headers().get(IDEMPOTENCY)?;
-            let body = req.text().await?;
-            let answer = notify::ledger(&sql, &self.env, &body, key.as_deref(), now_ms()).await;
-            return answer.or_else(|e| error(&e));
-        }
-        let user = event_log::stream_id(&sql, req.headers().get(internal::STREAM)?.as_deref())?;
+        self.core.learn_stream(&req)?;
         let result = match (req.method(), req.path().as_str()) {
             (_, internal::SOCKET_PATH) => match Connect::from_request(&req)? {
-                Some(conn) => return self.open_socket(&user, conn),
+                Some(conn) => return self.open_socket(conn).await,
                 None => Err(ApiError::NotFound("no such endpoint".into())),
             },
+            (Method::Post, LEDGER_PATH) => ledger::handle(&self.core, &mut req).await,
             (Method::Post, NOTIFY_PATH) => {
                 let key = req.headers().get(IDEMPOTENCY)?;
                 let print = req.headers().get(internal::FINGERPRINT)?;
                 let body = req.text().await?;
                 let print = print.unwrap_or_else(|| idempotency::fingerprint(&body));
-                self.publish(&user, &body, key.as_deref(), &print).await
+                self.publish(&body, key.as_deref(), &print).await
             }
-            (Method::Get, "/notifications") => self.list(&user, &req).await,
+            (Method::Get, "/notifications") => self.list(&req).await,
             _ => Err(ApiError::NotFound("no such endpoint".into())),
         };
-        result.or_else(|e| error(&e))
+        let mut resp = result.or_else(|e| error(&e))?;
+        resp.headers_mut()
+            .set(internal::INSTANCE, &self.core.instance)?;
+        Ok(resp)
     }
 
     async fn websocket_message(&self, ws: WebSocket, msg: WebSocketIncomingMessage) -> Result<()> {
-        let Some((_att, incoming)) = socket::screen(&ws, msg, &self.settings, now_ms()) else {
+        let Some((mut att, incoming)) = socket::screen(&ws, msg, &self.core.settings, now_ms())
+        else {
             return Ok(());
         };
-        let sql = self.state.storage().sql();
         let ids = match incoming.frame {
             ClientFrame::Resume { since } => {
-                socket::send_texts(
-                    &ws,
-                    stream::resume(&SqlLog(&sql), since, self.settings.resume_limit),
-                );
+                self.resume(&ws, &mut att, since);
                 return Ok(());
             }
             ClientFrame::MarkRead { notification_id } => Some(vec![notification_id]),
@@ -191,25 +80,20 @@ impl DurableObject for UserInbox {
                 return Ok(());
             }
         };
-        let user = event_log::stream_id(&sql, None)?;
-        let mut store = SqliteInbox {
-            storage: self.state.storage(),
-            sql: &sql,
-            user: &user,
-        };
+        let user = self.core.stream_id();
+        let sql = self.core.sql();
+        let mut store = self.store(&sql, &user);
         match inbox::mark_read(&mut store, ids) {
             Ok((seq, fanout)) => {
-                socket::send(
-                    &ws,
-                    &ServerFrame::Ack {
-                        request_id: incoming.request_id,
-                        message_id: None,
-                        seq,
-                    },
-                );
+                let ack = ServerFrame::Ack {
+                    request_id: incoming.request_id,
+                    message_id: None,
+                    seq,
+                };
+                socket::send(&ws, &ack);
                 self.fan_out(&fanout);
                 if seq.is_some() {
-                    outbox::wake_by(&self.state, now_ms() + outbox::COALESCE_MS).await?;
+                    self.core.copy_soon().await;
                 }
             }
             Err(e) => socket::send_error(&ws, e, incoming.request_id),
@@ -224,51 +108,56 @@ impl DurableObject for UserInbox {
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
-        socket::answer_close(&ws, code);
-        Ok(())
+        self.core.closed(&ws, code).await
     }
 
-    async fn websocket_error(&self, _ws: WebSocket, _error: Error) -> Result<()> {
-        Ok(())
+    async fn websocket_error(&self, ws: WebSocket, _error: Error) -> Result<()> {
+        self.core.gone(&ws).await
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let now = now_ms();
-        if let Drained::Again(at) =
-            outbox::drain(&self.state.storage().sql(), &self.env, now).await?
-        {
-            outbox::wake_by(&self.state, at).await?;
-        }
-        Response::ok("")
+        self.core.alarm(idempotency::trim).await
     }
 }
 
 impl UserInbox {
-    fn open_socket(&self, user: &str, conn: Connect) -> Result<Response> {
-        if self.state.get_websockets_with_tag(&conn.who.user_id).len()
-            >= self.settings.max_sockets_per_user
-        {
-            return conn.refuse(Close::TooManySockets);
-        }
-        let sql = self.state.storage().sql();
-        let store = SqliteInbox {
-            storage: self.state.storage(),
-            sql: &sql,
+    fn store<'a>(&self, sql: &'a SqlStorage, user: &'a str) -> SqliteInbox<'a> {
+        SqliteInbox {
+            storage: self.core.storage(),
+            sql,
             user,
-        };
-        let (ws, _, resp) = socket::accept(&self.state, &conn, &self.settings, now_ms())?;
+        }
+    }
+
+    async fn open_socket(&self, conn: Connect) -> Result<Response> {
+        if let Some(close) = self.core.refusal(&conn, true) {
+            return conn.refuse(close);
+        }
+        let (ws, _, resp) = self.core.accept(&conn).await?;
+        let (sql, user) = (self.core.sql(), self.core.stream_id());
+        let store = self.store(&sql, &user);
         let established = Established {
             user_id: conn.who.user_id.clone(),
             user_name: conn.who.display_name().to_string(),
             last_seq: store.last_seq(),
-            unread_count: Some(store.unread_ids().len() as u64),
+            unread_count: Some(store.unread_count()),
             ..Default::default()
         };
+        let window = self.core.settings.resume_limit;
         let replay = conn
             .since
-            .map(|since| stream::resume(&store, since, self.settings.resume_limit));
-        socket::greet(&ws, established, replay);
+            .map(|since| self.core.replay(&store, since, window));
+        self.core.greet(&ws, established, replay);
         Ok(resp)
+    }
+
+    fn resume(&self, ws: &WebSocket, att: &mut Attachment, since: u64) {
+        let (sql, user) = (self.core.sql(), self.core.stream_id());
+        let store = self.store(&sql, &user);
+        let frames = self
+            .core
+            .replay(&store, since, self.core.settings.resume_limit);
+        self.core.resume(ws, att, frames);
     }
 
     /// Sends each frame to every device of the user. Returns how many devices took the
@@ -277,7 +166,7 @@ impl UserInbox {
     fn fan_out(&self, frames: &Fanout) -> usize {
         let mut delivered = None;
         for frame in frames {
-            let sent = self.hub.broadcast(frame, None);
+            let sent = self.core.hub.broadcast(frame, None);
             delivered.get_or_insert(sent);
         }
         delivered.unwrap_or(0)
@@ -285,38 +174,39 @@ impl UserInbox {
 
     async fn publish(
         &self,
-        user: &str,
         body: &str,
         key: Option<&str>,
         print: &str,
     ) -> Result<Response, ApiError> {
         let now = now_ms();
-        let sql = self.state.storage().sql();
-        idempotency::once(&sql, key, print, now, || async {
+        self.core.ensure_written()?;
+        let (sql, user) = (self.core.sql(), self.core.stream_id());
+        let answer = idempotency::once(&sql, key, print, now, || async {
             let n: NotificationIn =
                 serde_json::from_str(body).map_err(|e| ApiError::Unprocessable(json_error(&e)))?;
-            let mut store = SqliteInbox {
-                storage: self.state.storage(),
-                sql: &sql,
-                user,
-            };
+            let mut store = self.store(&sql, &user);
             let (view, fanout) =
                 inbox::publish(&mut store, n, new_id(), now).map_err(ApiError::from)?;
+            store.trim(self.core.settings.resume_limit)?;
             let live_devices = self.fan_out(&fanout);
-            outbox::wake_by(&self.state, now + outbox::COALESCE_MS)
-                .await
-                .map_err(|_| ApiError::Unavailable)?;
+            self.core.copy_soon().await;
             let seq = store.last_seq();
             Ok((
                 201,
                 json!({"id": view.id, "user_id": user, "seq": seq, "live_devices": live_devices}),
             ))
         })
-        .await
+        .await;
+        if key.is_some() {
+            self.core.trim_later(now).await;
+        }
+        answer
     }
 
-    async fn list(&self, user: &str, req: &Request) -> Result<Response, ApiError> {
-        let url = req.url().map_err(|_| ApiError::Internal)?;
+    /// A page from D1 with the unread count, and the `last_seq` the page is complete up to
+    /// (SPEC §12: resume from it misses nothing and repeats nothing).
+    async fn list(&self, req: &Request) -> Result<Response, ApiError> {
+        let url = req.url()?;
         let q = |k: &str| {
             url.query_pairs()
                 .find(|(n, _)| n == k)
@@ -331,15 +221,17 @@ impl UserInbox {
                 .filter(|l| (1..=200).contains(l))
                 .ok_or_else(|| ApiError::BadRequest("limit must be 1-200".into()))?,
         };
-        let notifications =
-            crate::platform::room::history::notifications(&self.env, user, unread, limit).await?;
-        let sql = self.state.storage().sql();
-        let store = SqliteInbox {
-            storage: self.state.storage(),
-            sql: &sql,
-            user,
+        let (sql, user) = (self.core.sql(), self.core.stream_id());
+        let upto = outbox::watermark(&sql);
+        let page = history::Notifications {
+            user: &user,
+            unread_only: unread,
+            limit,
+            upto,
         };
-        let body = json!({"notifications": notifications, "unread_count": store.unread_ids().len(), "last_seq": store.last_seq()});
-        reply(200, &body).map_err(|_| ApiError::Internal)
+        let notifications = page.read(&self.core.env).await?;
+        let count = self.store(&sql, &user).unread_count();
+        let body = json!({"notifications": notifications, "unread_count": count, "last_seq": upto});
+        reply(200, &body).map_err(ApiError::from)
     }
 }

@@ -1,28 +1,23 @@
-//! The `events` table of inboxes and org hubs: stored frames under their `seq`, and the
-//! small `meta` table where an object remembers which stream it is.
+//! The one event log of every object: stored frames under their `seq` in the `events` table,
+//! with the event's kind and the id it is about (a message, a notification) so that a stream
+//! can find and rewrite its own events (a deleted message's content is erased).
 
 use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue};
 
 use crate::domain::stream::EventLog;
 
-pub const SCHEMA: &str =
+/// The events table of the first schema version (v1), as inboxes and org hubs created it;
+/// the room's had `kind` and `message_id` (now `ref_id`) from the start.
+pub const SCHEMA_V1: &str =
     "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)";
 
-/// Runs every `;`-separated statement of each schema.
-pub fn create(sql: &SqlStorage, schemas: &[&str]) -> worker::Result<()> {
-    for stmt in schemas
-        .iter()
-        .flat_map(|s| s.split(';'))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        sql.exec(stmt, None)?;
-    }
-    Ok(())
-}
+/// v2 for inboxes and org hubs: the columns the room's log always had.
+pub const COLUMNS_V2: &str = "ALTER TABLE events ADD COLUMN kind TEXT;
+ALTER TABLE events ADD COLUMN ref_id TEXT";
 
+/// An object's event log on its SQLite.
 pub struct SqlLog<'a>(pub &'a SqlStorage);
 
 #[derive(Deserialize)]
@@ -34,19 +29,26 @@ struct Frame {
     frame: String,
 }
 
+fn text(v: &str) -> SqlStorageValue {
+    SqlStorageValue::String(v.to_string())
+}
+
 impl SqlLog<'_> {
-    pub fn append(&self, seq: u64, frame: &str) -> worker::Result<()> {
+    /// Stores `frame` under `seq`; `kind` and `ref_id` say what it is about.
+    pub fn append(&self, seq: u64, kind: &str, ref_id: &str, frame: &str) -> worker::Result<()> {
         self.0.exec(
-            "INSERT INTO events (seq, frame) VALUES (?, ?)",
+            "INSERT INTO events (seq, kind, ref_id, frame) VALUES (?, ?, ?, ?)",
             Some(vec![
                 (seq as i64).into(),
-                SqlStorageValue::String(frame.into()),
+                text(kind),
+                text(ref_id),
+                text(frame),
             ]),
         )?;
         Ok(())
     }
 
-    /// Keeps only the newest `keep` events.
+    /// Keeps only the newest `keep` events (the seq counter goes on from the newest).
     pub fn trim(&self, keep: u64) -> worker::Result<()> {
         let cutoff = self.last_seq().saturating_sub(keep.max(1)) as i64;
         self.0.exec(
@@ -55,26 +57,41 @@ impl SqlLog<'_> {
         )?;
         Ok(())
     }
+
+    /// The stored frame of event `seq`.
+    pub fn frame_at(&self, seq: u64) -> Option<String> {
+        self.0
+            .exec(
+                "SELECT frame FROM events WHERE seq = ?",
+                Some(vec![(seq as i64).into()]),
+            )
+            .and_then(|c| c.to_array::<Frame>())
+            .ok()?
+            .into_iter()
+            .next()
+            .map(|f| f.frame)
+    }
+
+    fn one_seq(&self, query: &str) -> Option<u64> {
+        let rows: Vec<Seq> = self
+            .0
+            .exec(query, None)
+            .and_then(|c| c.to_array())
+            .unwrap_or_default();
+        rows.first().and_then(|r| r.seq).map(|s| s as u64)
+    }
 }
 
 impl EventLog for SqlLog<'_> {
     fn last_seq(&self) -> u64 {
         // Trimming keeps the newest rows, so max(seq) is still the last seq ever used.
-        let rows: Vec<Seq> = self
-            .0
-            .exec("SELECT max(seq) AS seq FROM events", None)
-            .and_then(|c| c.to_array())
-            .unwrap_or_default();
-        rows.first().and_then(|r| r.seq).unwrap_or(0) as u64
+        self.one_seq("SELECT max(seq) AS seq FROM events")
+            .unwrap_or(0)
     }
 
     fn first_seq(&self) -> u64 {
-        let rows: Vec<Seq> = self
-            .0
-            .exec("SELECT min(seq) AS seq FROM events", None)
-            .and_then(|c| c.to_array())
-            .unwrap_or_default();
-        rows.first().and_then(|r| r.seq).map_or(1, |s| s as u64)
+        self.one_seq("SELECT min(seq) AS seq FROM events")
+            .unwrap_or(1)
     }
 
     fn events_after(&self, since: u64, limit: u64) -> Vec<String> {
@@ -87,23 +104,4 @@ impl EventLog for SqlLog<'_> {
             .map(|rows| rows.into_iter().map(|f| f.frame).collect())
             .unwrap_or_default()
     }
-}
-
-/// The stream id an object serves, remembered from the Worker's first request.
-pub fn stream_id(sql: &SqlStorage, incoming: Option<&str>) -> worker::Result<String> {
-    #[derive(Deserialize)]
-    struct V {
-        v: String,
-    }
-    if let Some(id) = incoming {
-        sql.exec(
-            "INSERT OR IGNORE INTO meta (k, v) VALUES ('stream', ?)",
-            Some(vec![SqlStorageValue::String(id.into())]),
-        )?;
-        return Ok(id.to_string());
-    }
-    let rows: Vec<V> = sql
-        .exec("SELECT v FROM meta WHERE k = 'stream'", None)?
-        .to_array()?;
-    Ok(rows.into_iter().next().map(|r| r.v).unwrap_or_default())
 }

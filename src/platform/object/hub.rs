@@ -9,7 +9,6 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Result, SqlStorage, SqlStorageValue, State, WebSocket};
 
-use super::outbox;
 use super::socket::{self, Attachment};
 use crate::domain::config::Settings;
 use crate::domain::identity::Identity;
@@ -17,6 +16,7 @@ use crate::domain::presence::{self, OnOpen};
 use crate::domain::protocol::{PresenceEntry, ServerFrame};
 use crate::domain::time::iso;
 
+/// The grace table, as every object's schema creates it.
 pub const SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS grace (user_id TEXT PRIMARY KEY, user_name TEXT NOT NULL,
   username TEXT NOT NULL, deadline INTEGER NOT NULL)";
@@ -38,9 +38,20 @@ export function broadcast(state, text, except) {
     try { ws.send(text); sent += 1; } catch (_) { /* the socket is closing */ }
   }
   return sent;
+}
+export function broadcastExceptTag(state, text, tag) {
+  const skip = new Set(state.getWebSockets(tag));
+  let sent = 0;
+  for (const ws of state.getWebSockets()) {
+    if (skip.has(ws)) continue;
+    try { ws.send(text); sent += 1; } catch (_) { /* the socket is closing */ }
+  }
+  return sent;
 }")]
     extern "C" {
         pub fn broadcast(state: &JsValue, text: &str, except: &JsValue) -> u32;
+        #[wasm_bindgen(js_name = broadcastExceptTag)]
+        pub fn broadcast_except_tag(state: &JsValue, text: &str, tag: &str) -> u32;
         #[wasm_bindgen(js_name = socketCount)]
         pub fn socket_count(state: &JsValue) -> u32;
     }
@@ -116,6 +127,12 @@ impl Hub {
             AsRef::<JsValue>::as_ref(ws).clone()
         });
         js::broadcast(&self.js, text, &except) as usize
+    }
+
+    /// One serialized frame to every socket but those of `user` (typing is not shown in the
+    /// typer's own tabs).
+    pub fn broadcast_except_user(&self, text: &str, user: &str) -> usize {
+        js::broadcast_except_tag(&self.js, text, user) as usize
     }
 
     fn roster<R>(&self, state: &State, f: impl FnOnce(&mut Members) -> R) -> R {
@@ -195,28 +212,29 @@ pub fn opened(
     Ok(())
 }
 
-/// A socket closed or failed: the user's last one starts the grace window.
-pub async fn gone(
+/// A socket closed or failed: the user's last one starts the grace window, whose deadline
+/// is returned (the caller schedules the grace timer for it).
+pub fn gone(
     state: &State,
     hub: &Hub,
     sql: &SqlStorage,
     ws: &WebSocket,
     settings: &Settings,
     now: i64,
-) -> Result<()> {
+) -> Result<Option<i64>> {
     let Some(att) = ws.deserialize_attachment::<Attachment>().ok().flatten() else {
-        return Ok(());
+        return Ok(None);
     };
     let user = &att.who.user_id;
     let remaining = hub.remove(state, att.sid, user);
-    if let Some(deadline) = presence::on_close(remaining, now, settings.presence_grace_ms) {
+    let deadline = presence::on_close(remaining, now, settings.presence_grace_ms);
+    if let Some(deadline) = deadline {
         sql.exec(
             "INSERT OR REPLACE INTO grace (user_id, user_name, username, deadline) VALUES (?, ?, ?, ?)",
             Some(vec![s(user), s(att.who.display_name()), s(att.who.username()), deadline.into()]),
         )?;
-        outbox::wake_by(state, deadline).await?;
     }
-    Ok(())
+    Ok(deadline)
 }
 
 /// Ends grace windows that ran out; users with no socket back are announced offline.

@@ -19,7 +19,8 @@ pub const SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,
   status INTEGER NOT NULL, body TEXT NOT NULL, at INTEGER NOT NULL)";
 
-const TTL_MS: i64 = 24 * 60 * 60 * 1000;
+/// How long a key is remembered (SPEC §5: 24 h).
+pub const TTL_MS: i64 = 24 * 60 * 60 * 1000;
 /// `status` of a key whose request has not finished.
 const IN_PROGRESS: u16 = 0;
 /// After this long an unfinished key counts as abandoned (its object was reset mid-request)
@@ -49,10 +50,6 @@ pub fn fingerprint(body: &str) -> String {
 }
 
 pub fn check(sql: &SqlStorage, key: &str, fingerprint: &str, now_ms: i64) -> worker::Result<Seen> {
-    sql.exec(
-        "DELETE FROM idempotency WHERE at < ?",
-        Some(vec![(now_ms - TTL_MS).into()]),
-    )?;
     let rows: Vec<Row> = sql
         .exec(
             "SELECT fingerprint, status, body, at FROM idempotency WHERE key = ?",
@@ -69,6 +66,28 @@ pub fn check(sql: &SqlStorage, key: &str, fingerprint: &str, now_ms: i64) -> wor
             status: r.status as u16,
             body: r.body,
         },
+    })
+}
+
+/// The retention timer of every object: drops keys older than [`TTL_MS`] and dead letters
+/// past theirs; returns when the oldest remaining one expires.
+pub fn trim(sql: &SqlStorage, now_ms: i64) -> worker::Result<Option<i64>> {
+    #[derive(Deserialize)]
+    struct Oldest {
+        at: Option<i64>,
+    }
+    sql.exec(
+        "DELETE FROM idempotency WHERE at < ?",
+        Some(vec![(now_ms - TTL_MS).into()]),
+    )?;
+    let oldest: Vec<Oldest> = sql
+        .exec("SELECT min(at) AS at FROM idempotency", None)?
+        .to_array()?;
+    let keys = oldest.first().and_then(|o| o.at).map(|at| at + TTL_MS + 1);
+    let letters = super::outbox::trim_dead_letters(sql, now_ms)?;
+    Ok(match (keys, letters) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     })
 }
 

@@ -1,6 +1,6 @@
-//! The socket shell shared by the three objects: accepting with the Hibernation API, the
-//! per-socket attachment, and screening each incoming frame (size, token expiry, rate,
-//! decoding, ping) before an object sees it.
+//! Sockets as every object holds them: accepting with the Hibernation API, the per-socket
+//! attachment, sending, and screening each incoming frame (size, token expiry, decoding,
+//! rate, ping) before an object sees it.
 
 use serde::{Deserialize, Serialize};
 use worker::{
@@ -12,9 +12,7 @@ use crate::domain::config::Settings;
 use crate::domain::errors::{Close, ErrorCode, FrameError};
 use crate::domain::identity::Identity;
 use crate::domain::limits::{Bucket, Verdict};
-use crate::domain::protocol::{
-    decode, ClientFrame, Established, Incoming, ServerFrame, PING_TEXT, PONG_TEXT,
-};
+use crate::domain::protocol::{decode, ClientFrame, Incoming, ServerFrame, PING_TEXT, PONG_TEXT};
 use crate::platform::http::refuse_socket;
 use crate::platform::internal;
 
@@ -119,12 +117,6 @@ pub fn send_texts(ws: &WebSocket, frames: impl IntoIterator<Item = String>) {
     }
 }
 
-/// The first frame of every socket, then the replay a `?since=` asked for.
-pub fn greet(ws: &WebSocket, established: Established, replay: Option<Vec<String>>) {
-    send(ws, &ServerFrame::ConnectionEstablished(established));
-    send_texts(ws, replay.unwrap_or_default());
-}
-
 pub fn send_error(ws: &WebSocket, error: FrameError, request_id: Option<String>) {
     send(ws, &ServerFrame::error(error, request_id));
 }
@@ -181,10 +173,17 @@ pub fn screen(
         close(ws, Close::Unauthorized);
         return None;
     }
-    if !within_rate(ws, &mut att, settings, now_ms) {
+    // Decoded before the rate check so that a refused frame's `rate_limited` echoes its
+    // `request_id` like every other reply (SPEC §4).
+    let decoded = decode(&text);
+    let request_id = match &decoded {
+        Ok(incoming) => incoming.request_id.clone(),
+        Err(rejected) => rejected.request_id.clone(),
+    };
+    if !within_rate(ws, &mut att, settings, now_ms, request_id) {
         return None;
     }
-    match decode(&text) {
+    match decoded {
         Err(rejected) => {
             send_error(ws, rejected.error, rejected.request_id);
             None
@@ -202,7 +201,13 @@ pub fn screen(
 
 /// Takes a token from the socket's bucket (stored back in its attachment, so the rate
 /// survives hibernation). False when the frame was refused or the socket closed.
-fn within_rate(ws: &WebSocket, att: &mut Attachment, settings: &Settings, now_ms: i64) -> bool {
+fn within_rate(
+    ws: &WebSocket,
+    att: &mut Attachment,
+    settings: &Settings,
+    now_ms: i64,
+    request_id: Option<String>,
+) -> bool {
     let verdict = att
         .bucket
         .take(settings.rate_per_sec, settings.rate_burst, now_ms);
@@ -212,7 +217,7 @@ fn within_rate(ws: &WebSocket, att: &mut Attachment, settings: &Settings, now_ms
         Verdict::Limited => {
             // No number in the text: formatting an f64 costs the Wasm ~14 KB.
             let msg = "too many frames per second; slow down";
-            send_error(ws, FrameError::new(ErrorCode::RateLimited, msg), None);
+            send_error(ws, FrameError::new(ErrorCode::RateLimited, msg), request_id);
             false
         }
         Verdict::Close => {

@@ -6,19 +6,16 @@ use serde_json::{json, Value};
 use worker::*;
 
 use super::ConversationRoom;
-use crate::domain::errors::{json_error, ApiError, Close};
+use crate::domain::errors::{json_error, ApiError};
 use crate::domain::identity::{Identity, Profile};
 use crate::domain::ids::{dm_members, Id};
 use crate::domain::protocol::{ChatMessageIn, MessageView, Sender};
 use crate::domain::room::{self, Actor};
-use crate::domain::stream::EventLog;
 use crate::domain::time::iso;
 use crate::platform::http::{error, json as reply};
 use crate::platform::internal::{IDEMPOTENCY, USER};
-use crate::platform::object::idempotency;
-use crate::platform::object::socket;
-use crate::platform::runtime::now_ms;
-use crate::platform::{object::outbox, runtime::new_id};
+use crate::platform::object::{idempotency, outbox};
+use crate::platform::runtime::{new_id, now_ms};
 
 /// Body of `POST /api/conversations/{id}/messages`.
 #[derive(Deserialize)]
@@ -85,44 +82,38 @@ impl ConversationRoom {
 
     async fn put_member(&self, user: &str) -> Result<Response, ApiError> {
         self.fixed_members()?;
-        let added = self
-            .store()
-            .add_member(user, &iso(now_ms()))
-            .map_err(|_| ApiError::Unavailable)?;
+        self.core.ensure_written()?;
+        let added = self.store().add_member(user, &iso(now_ms()))?;
         if added {
-            // The D1 copy of the membership goes out with the next outbox drain.
-            self.wake_by(now_ms())
-                .await
-                .map_err(|_| ApiError::Unavailable)?;
+            self.core.copy_soon().await;
         }
         let body =
             json!({"conversation_id": self.conversation_id(), "user_id": user, "member": true});
-        reply(if added { 201 } else { 200 }, &body).map_err(|_| ApiError::Internal)
+        reply(if added { 201 } else { 200 }, &body).map_err(ApiError::from)
     }
 
+    /// Removes a member and closes their sockets here at once (4003). A conversation that
+    /// has no such member writes nothing.
     async fn delete_member(&self, user: &str) -> Result<Response, ApiError> {
         self.fixed_members()?;
-        let removed = self
-            .store()
-            .remove_member(user)
-            .map_err(|_| ApiError::Unavailable)?;
+        let store = self.store();
+        let removed = store.is_member(user) && store.remove_member(user)?;
         if removed {
-            self.wake_by(now_ms())
-                .await
-                .map_err(|_| ApiError::Unavailable)?;
+            self.core.copy_soon().await;
         }
-        for ws in self.state.get_websockets_with_tag(user) {
-            socket::close(&ws, Close::Forbidden);
-        }
+        self.core.revoke(user, |_| false);
         let body = json!({"conversation_id": self.conversation_id(), "user_id": user, "member": false, "removed": removed});
-        reply(200, &body).map_err(|_| ApiError::Internal)
+        reply(200, &body).map_err(ApiError::from)
     }
 
     async fn post_message(&self, body: &str, key: Option<&str>) -> Result<Response, ApiError> {
         let now = now_ms();
-        let sql = self.state.storage().sql();
+        let sql = self.core.sql();
         let print = idempotency::fingerprint(body);
-        idempotency::once(&sql, key, &print, now, || async move {
+        if key.is_some() {
+            self.core.ensure_written()?;
+        }
+        let answer = idempotency::once(&sql, key, &print, now, || async move {
             let parsed: PostBody =
                 serde_json::from_str(body).map_err(|e| ApiError::Unprocessable(json_error(&e)))?;
             let sender_id = Id::parse(&parsed.sender.id)
@@ -132,6 +123,7 @@ impl ConversationRoom {
                     "the sender is not a member of this conversation".into(),
                 ));
             }
+            self.core.ensure_written()?;
             let who = Identity::new(
                 sender_id.to_string(),
                 parsed.sender.profile,
@@ -142,7 +134,7 @@ impl ConversationRoom {
             let actor = Actor {
                 who: &who,
                 now_ms: now,
-                settings: &self.settings,
+                settings: &self.core.settings,
                 conversation_id: &conv,
             };
             let mut store = self.store();
@@ -153,14 +145,16 @@ impl ConversationRoom {
                 None => self.stored_view(&store, &outcome)?,
             };
             if let Some(b) = &outcome.broadcast {
-                self.broadcast(&b.text, None);
-                self.wake_by(now + outbox::COALESCE_MS)
-                    .await
-                    .map_err(|_| ApiError::Unavailable)?;
+                self.core.hub.broadcast(&b.text, None);
+                self.core.copy_soon().await;
             }
             Ok((201, json!({"message": view})))
         })
-        .await
+        .await;
+        if key.is_some() {
+            self.core.trim_later(now).await;
+        }
+        answer
     }
 
     /// The earlier message a `client_msg_id` retry points at.
@@ -206,9 +200,17 @@ impl ConversationRoom {
             return Err(ApiError::BadRequest("limit must be 1-200".into()));
         }
         let (before, after) = (num("before_seq")?, num("after_seq")?);
-        let page =
-            super::history::page(&self.env, &self.conversation_id(), before, after, limit).await?;
-        let body = json!({"messages": page.messages, "last_seq": self.store().last_seq(), "has_more": page.has_more});
+        // The page and its last_seq come from the same point of D1's copy (SPEC §12): events
+        // up to the watermark are in D1, later ones reach the client by `?since=last_seq`.
+        let upto = outbox::watermark(&self.core.sql());
+        let conv = self.conversation_id();
+        let cursors = super::history::Cursors {
+            before,
+            after,
+            upto,
+        };
+        let page = super::history::page(&self.core.env, &conv, cursors, limit).await?;
+        let body = json!({"messages": page.messages, "last_seq": upto, "has_more": page.has_more});
         reply(200, &body).map_err(|_| ApiError::Internal)
     }
 }

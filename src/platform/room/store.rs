@@ -1,5 +1,5 @@
-//! The conversation room's SQLite: events, messages, receipts, reactions, members,
-//! presence grace and idempotency keys. Schema created by the object, versioned here.
+//! The conversation room's SQLite behind [`RoomStore`]: the event log, messages, receipts,
+//! reactions, members, presence grace and idempotency keys, and the room's schema versions.
 //! Every write of one change runs in one storage transaction.
 
 use serde::Deserialize;
@@ -13,12 +13,27 @@ use crate::domain::room::{
 };
 use crate::domain::stream::EventLog;
 
-use crate::platform::object::{hub as presence, idempotency, outbox};
-
+use crate::platform::object::event_log::SqlLog;
+use crate::platform::object::schema::Schema;
 use crate::platform::object::transaction::atomically;
+use crate::platform::object::{hub, idempotency, outbox, timers};
 
-/// Version 1 of the room schema. Changes append statements; existing ones never change.
-const SCHEMA: &str = "
+/// The room's schema versions (see `object::schema`); never edit an entry, append one.
+pub static SCHEMA: Schema = Schema {
+    name: "room",
+    migrations: &[
+        &[V1, outbox::SCHEMA_V1, idempotency::SCHEMA, hub::SCHEMA],
+        &[V2, outbox::SCHEMA_V2, timers::SCHEMA_V2],
+    ],
+};
+
+/// v2: one event log for every object (`ref_id`) and one stream key (`meta.stream`).
+const V2: &str = "ALTER TABLE events RENAME COLUMN message_id TO ref_id;
+INSERT OR IGNORE INTO meta (k, v) SELECT 'stream', v FROM meta WHERE k = 'conversation_id';
+DELETE FROM meta WHERE k = 'conversation_id'";
+
+/// The room schema before versioning (v1), exactly as it was created then.
+const V1: &str = "
 CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, message_id TEXT, frame TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_by_message ON events (message_id);
 CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, sender_id TEXT NOT NULL,
@@ -39,10 +54,6 @@ pub struct SqliteRoom {
 }
 
 #[derive(Deserialize)]
-struct Seq {
-    seq: Option<i64>,
-}
-#[derive(Deserialize)]
 struct MsgRow {
     id: String,
     seq: i64,
@@ -50,26 +61,8 @@ struct MsgRow {
     deleted: i64,
 }
 #[derive(Deserialize)]
-struct Frame {
-    frame: String,
-}
-#[derive(Deserialize)]
 struct UserRow {
     user_id: String,
-}
-
-pub fn create_schema(sql: &SqlStorage) -> worker::Result<()> {
-    for stmt in SCHEMA
-        .split(';')
-        .chain(outbox::SCHEMA.split(';'))
-        .chain(idempotency::SCHEMA.split(';'))
-        .chain(presence::SCHEMA.split(';'))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        sql.exec(stmt, None)?;
-    }
-    Ok(())
 }
 
 fn s(v: &str) -> SqlStorageValue {
@@ -120,11 +113,11 @@ impl SqliteRoom {
             Change::Edit { message_id, .. } => ("message_edit", message_id.as_str()),
             Change::Delete { message_id } => ("message_delete", message_id.as_str()),
         };
-        self.sql.exec(
-            "INSERT INTO events (seq, kind, message_id, frame) VALUES (?, ?, ?, ?)",
-            Some(vec![(seq as i64).into(), s(kind), s(message_id), s(frame)]),
-        )?;
-        Ok(())
+        self.log().append(seq, kind, message_id, frame)
+    }
+
+    pub fn log(&self) -> SqlLog<'_> {
+        SqlLog(&self.sql)
     }
 
     fn insert_message(&self, seq: u64, m: &MessageView) -> worker::Result<()> {
@@ -188,6 +181,7 @@ impl SqliteRoom {
         outbox::enqueue(
             &self.sql,
             &replica::room_change(&self.conversation_id, seq, change),
+            Some(seq),
         )
     }
 
@@ -204,7 +198,7 @@ impl SqliteRoom {
         let rows: Vec<Row> = self
             .sql
             .exec(
-                "SELECT seq, kind, frame FROM events WHERE message_id = ? AND kind IN ('chat_message', 'message_edit')",
+                "SELECT seq, kind, frame FROM events WHERE ref_id = ? AND kind IN ('chat_message', 'message_edit')",
                 Some(vec![s(message_id)]),
             )?
             .to_array()?;
@@ -225,11 +219,7 @@ impl SqliteRoom {
     }
 
     pub fn frame_at(&self, seq: u64) -> Option<String> {
-        let rows: Vec<Frame> = self.rows(
-            "SELECT frame FROM events WHERE seq = ?",
-            vec![(seq as i64).into()],
-        );
-        rows.into_iter().next().map(|f| f.frame)
+        self.log().frame_at(seq)
     }
 
     pub fn is_member(&self, user_id: &str) -> bool {
@@ -274,7 +264,7 @@ impl SqliteRoom {
             let changed = c.rows_written() > 0;
             if changed {
                 let copy = replica::conversation_member(&self.conversation_id, user_id, added_at);
-                outbox::enqueue(&self.sql, &[copy])?;
+                outbox::enqueue(&self.sql, &[copy], None)?;
             }
             Ok(changed)
         })
@@ -283,16 +273,11 @@ impl SqliteRoom {
 
 impl EventLog for SqliteRoom {
     fn last_seq(&self) -> u64 {
-        let rows: Vec<Seq> = self.rows("SELECT max(seq) AS seq FROM events", vec![]);
-        rows.first().and_then(|r| r.seq).unwrap_or(0) as u64
+        self.log().last_seq()
     }
 
     fn events_after(&self, since: u64, limit: u64) -> Vec<String> {
-        let rows: Vec<Frame> = self.rows(
-            "SELECT frame FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-            vec![(since as i64).into(), (limit as i64).into()],
-        );
-        rows.into_iter().map(|f| f.frame).collect()
+        self.log().events_after(since, limit)
     }
 }
 

@@ -1,0 +1,22 @@
+//! Reads of D1 (the queryable copy) for the HTTP read API. A failure is logged for the
+//! operator and answered 503.
+
+use worker::wasm_bindgen::JsValue;
+use worker::Env;
+
+use crate::domain::errors::ApiError;
+
+/// Runs one read on D1. A failure is logged for the operator and shown as 503.
+pub async fn query<T: serde::de::DeserializeOwned>(
+    env: &Env,
+    sql: String,
+    args: &[JsValue],
+) -> Result<Vec<T>, ApiError> {
+    let db = env.d1("DB").map_err(|_| ApiError::Unavailable)?;
+    let statement = db.prepare(sql).bind(args).map_err(|_| ApiError::Internal)?;
+    let result = statement.all().await.map_err(|e| {
+        worker::console_error!("D1 read failed: {e}");
+        ApiError::Unavailable
+    })?;
+    result.results().map_err(|_| ApiError::Internal)
+}
