@@ -3,6 +3,15 @@
 //! real HTTP and WebSockets. Run with `cargo test --test e2e` (node >= 22 on PATH: use
 //! `. scripts/lib.sh; tools_path` first); the usual libtest filters and flags work.
 
+/// `group => [functions]` → trials named `group::function` (each on the shared server).
+macro_rules! trials {
+    ($($group:literal => [$($f:ident),* $(,)?]),* $(,)?) => {
+        vec![$($(trial(concat!($group, "::", stringify!($f)), $f)),*),*]
+    };
+}
+
+mod auth;
+mod boundary;
 mod common;
 mod conversation;
 mod conversation_api;
@@ -11,17 +20,21 @@ mod conversation_edits;
 mod conversation_limits;
 mod conversation_members;
 mod conversation_sync;
-mod foundation;
+mod http;
 mod inbox;
 mod inbox_sync;
 mod org;
 mod org_presence;
+mod socket;
 
 use libtest_mimic::Arguments;
 
 fn main() {
     let args = Arguments::from_args();
-    let mut trials = foundation::trials();
+    let mut trials = http::trials();
+    trials.extend(socket::trials());
+    trials.extend(auth::trials());
+    trials.extend(boundary::trials());
     trials.extend(conversation::trials());
     trials.extend(conversation_api::trials());
     trials.extend(conversation_d1::trials());

@@ -20,7 +20,7 @@ use libtest_mimic::{Failed, Trial};
 use rand::Rng;
 use serde_json::{json, Map, Value};
 
-pub use endpoint::{with_token, Endpoint, Target, ENDPOINTS};
+pub use endpoint::{per_endpoint, with_token, Endpoint, EndpointCase, Target};
 pub use server::Server;
 pub use ws::{handshake_status, Ws};
 
