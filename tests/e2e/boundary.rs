@@ -136,10 +136,10 @@ fn org_event() -> Value {
 fn api_missing_key_is_401(s: &Server) -> TestResult {
     let (status, body) = s.post_json("/api/orgs/acme/events", None, &org_event());
     assert_eq!(status, 401, "POST without key: {body}");
-    error_code(&body)?;
+    assert_eq!(error_code(&body)?, "unauthorized", "{body}");
     let (status, body) = s.get("/api/conversations/x/members", None);
     assert_eq!(status, 401, "GET without key: {body}");
-    error_code(&body)?;
+    assert_eq!(error_code(&body)?, "unauthorized", "{body}");
     Ok(())
 }
 
@@ -147,7 +147,7 @@ fn api_wrong_key_is_401(s: &Server) -> TestResult {
     let wrong = format!("{}-wrong", api_key());
     let (status, body) = s.post_json("/api/orgs/acme/events", Some(&wrong), &org_event());
     assert_eq!(status, 401, "{body}");
-    error_code(&body)?;
+    assert_eq!(error_code(&body)?, "unauthorized", "{body}");
     Ok(())
 }
 
@@ -155,6 +155,6 @@ fn api_user_jwt_is_401(s: &Server) -> TestResult {
     let jwt = token_with(json!({"sub": "alice", "orgs": ["acme"]}));
     let (status, body) = s.post_json("/api/orgs/acme/events", Some(&jwt), &org_event());
     assert_eq!(status, 401, "{body}");
-    error_code(&body)?;
+    assert_eq!(error_code(&body)?, "unauthorized", "{body}");
     Ok(())
 }

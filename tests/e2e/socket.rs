@@ -44,10 +44,7 @@ fn established_chat_fields(s: &Server) -> TestResult {
         let target = Target::new(ep);
         let (_ws, hello) = target.open(s)?;
         assert_eq!(hello["conversation_id"], target.stream.as_str(), "{hello}");
-        assert!(
-            hello["presence"].is_array(),
-            "presence must be a list: {hello}"
-        );
+        assert_eq!(hello["presence"], only_me(&target.user), "{hello}");
     }
     Ok(())
 }
@@ -56,17 +53,28 @@ fn established_dm_fields(s: &Server) -> TestResult {
     let target = Target::new(Endpoint::Dm);
     let (_ws, hello) = target.open(s)?;
     assert_eq!(hello["conversation_id"], target.stream.as_str(), "{hello}");
-    assert!(
-        hello["presence"].is_array(),
-        "presence must be a list: {hello}"
+    assert_eq!(
+        hello["presence"],
+        only_me(&target.user),
+        "the peer is not connected: {hello}"
     );
     Ok(())
+}
+
+/// The presence list of a room where only `user` is connected, with one socket (a token
+/// without a name claim shows the user id as the name).
+fn only_me(user: &str) -> Value {
+    json!([{"user_id": user, "user_name": user, "devices": 1}])
 }
 
 fn established_inbox_fields(s: &Server) -> TestResult {
     for ep in [Endpoint::Notifications, Endpoint::Notify] {
         let (_ws, hello) = Target::new(ep).open(s)?;
-        assert!(hello["unread_count"].is_u64(), "unread_count: {hello}");
+        assert_eq!(
+            (hello["unread_count"].as_u64(), hello["last_seq"].as_u64()),
+            (Some(0), Some(0)),
+            "a new inbox: {hello}"
+        );
     }
     Ok(())
 }
@@ -76,7 +84,12 @@ fn established_org_fields(s: &Server) -> TestResult {
         let target = Target::new(ep);
         let (_ws, hello) = target.open(s)?;
         assert_eq!(hello["org_id"], target.stream.as_str(), "{hello}");
-        assert!(hello["online"].is_array(), "online must be a list: {hello}");
+        let online = hello["online"].as_array().ok_or("online must be a list")?;
+        // `_online` is shared by every trial of the run: others may be online there too.
+        assert!(online.contains(&json!(target.user)), "{hello}");
+        if matches!(ep, Endpoint::Events) {
+            assert_eq!(online.len(), 1, "a fresh org: only this user: {hello}");
+        }
     }
     Ok(())
 }
