@@ -20,6 +20,7 @@ mod conversation_edits;
 mod conversation_limits;
 mod conversation_members;
 mod conversation_sync;
+mod durability;
 mod http;
 mod inbox;
 mod inbox_sync;
@@ -46,6 +47,7 @@ fn main() {
     trials.extend(inbox_sync::trials());
     trials.extend(org::trials());
     trials.extend(org_presence::trials());
+    trials.extend(durability::trials());
     if args.list {
         libtest_mimic::run(&args, trials).exit();
     }
