@@ -27,6 +27,7 @@ mod inbox_sync;
 mod org;
 mod org_presence;
 mod socket;
+mod storage;
 
 use libtest_mimic::Arguments;
 
@@ -47,6 +48,7 @@ fn main() {
     trials.extend(inbox_sync::trials());
     trials.extend(org::trials());
     trials.extend(org_presence::trials());
+    trials.extend(storage::trials());
     trials.extend(durability::trials());
     if args.list {
         libtest_mimic::run(&args, trials).exit();

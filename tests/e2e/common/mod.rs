@@ -24,7 +24,7 @@ use serde_json::{json, Map, Value};
 
 pub use endpoint::{per_endpoint, with_token, Endpoint, EndpointCase, Target};
 pub use server::{Killed, Server};
-pub use state::new_state_dir;
+pub use state::{new_state_dir, unpack_fixture};
 pub use ws::{handshake_status, Ws};
 
 /// What every test body returns; `?` works on `Result<_, String>`.

@@ -21,7 +21,6 @@ pub fn new_state_dir(label: &str) -> Result<PathBuf, String> {
 
 /// Unpacks `tests/fixtures/<archive>` (a `.tar.gz` of a state dir) into a new state dir
 /// for `Server::try_start_on`.
-#[allow(dead_code)]
 pub fn unpack_fixture(archive: &str) -> Result<PathBuf, String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let path = root.join("tests").join("fixtures").join(archive);
