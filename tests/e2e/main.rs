@@ -1,6 +1,8 @@
 //! End-to-end tests: one `wrangler dev` (fresh local state) shared by every trial (and a second,
 //! tuned one that the trials needing other limits start on demand), driven over
-//! real HTTP and WebSockets. Run with `cargo test --test e2e` (node >= 22 on PATH: use
+//! real HTTP and WebSockets. The `storage` and crash trials start servers of their own: on
+//! a copy of a state fixture (`tests/fixtures/`), and on a state dir they `kill -9` and
+//! restart. Run with `cargo test --test e2e` (node >= 22 on PATH: use
 //! `. scripts/lib.sh; tools_path` first); the usual libtest filters and flags work.
 
 /// `group => [functions]` → trials named `group::function` (each on the shared server).
