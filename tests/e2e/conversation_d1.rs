@@ -91,13 +91,19 @@ fn d1_every_kind(s: &Server) -> TestResult {
     )?;
     wb.recv_until("ack")?;
     wb.recv_until("ack")?;
-    let mid = mid.as_str().unwrap_or_default();
+    let mid = mid.as_str().ok_or("the ack has no message_id")?;
     let members = d1_rows(
         s,
-        &format!("SELECT user_id FROM conversation_members WHERE conversation_id = '{room}'"),
+        &format!("SELECT user_id FROM conversation_members WHERE conversation_id = '{room}' ORDER BY user_id"),
         2,
     )?;
-    assert_eq!(members.len(), 2);
+    let mut want = [a.clone(), b.clone()];
+    want.sort();
+    assert_eq!(
+        members,
+        want.map(|u| json!({"user_id": u})),
+        "both members, by id"
+    );
     let receipt = d1_rows(
         s,
         &format!("SELECT user_id, seq FROM read_receipts WHERE message_id = '{mid}'"),

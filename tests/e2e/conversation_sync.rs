@@ -79,11 +79,29 @@ fn resume_frame_and_resync(s: &Server) -> TestResult {
     say(&mut wa, "one")?;
     say(&mut wa, "two")?;
     send(&mut wa, json!({"type": "resume", "since": 1}))?;
-    let replayed = wa.recv_until("chat_message")?;
-    // The first chat_message after the acks may be the live copy of "two"; skip to resumed.
-    let resumed = wa.recv_until("resumed")?;
-    assert!(replayed["seq"].as_u64() <= Some(2));
-    assert_eq!(resumed["last_seq"], 2);
+    // `say` stopped at the ack of "two": its live copy is still queued (the broadcast is sent
+    // before the resume frame is handled), then comes the replay of seq 2 and `resumed`.
+    let mut seen = Vec::new();
+    let resumed = loop {
+        let frame = wa.recv()?;
+        match frame["type"].as_str() {
+            Some("resumed") => break frame,
+            Some("chat_message") => {
+                seen.push((frame["seq"].clone(), frame["message"]["content"].clone()))
+            }
+            _ => return Err(format!("unexpected frame before `resumed`: {frame}").into()),
+        }
+    };
+    let two = (json!(2), json!("two"));
+    assert_eq!(
+        seen,
+        [two.clone(), two],
+        "the live copy, then exactly the replay of seq 2"
+    );
+    assert_eq!(
+        resumed,
+        json!({"type": "resumed", "since": 1, "last_seq": 2})
+    );
     send(&mut wa, json!({"type": "resume", "since": 99}))?;
     assert_eq!(
         wa.recv_until("resync_required")?,

@@ -253,7 +253,8 @@ fn racing_keys_run_once(s: &Server) -> TestResult {
         [409, 201] => 1,
         other => return Err(format!("expected one 201 and one 409, got {other:?}").into()),
     };
-    error_code(&outcomes[1 - winner].1)?;
+    let loser = &outcomes[1 - winner].1;
+    assert_eq!(error_code(loser)?, "conflict", "{loser}");
     for (g, users) in groups.iter().enumerate() {
         let expected = Some(u64::from(g == winner));
         for u in users {

@@ -1,8 +1,19 @@
 //! End-to-end tests: one `wrangler dev` (fresh local state) shared by every trial (and a second,
 //! tuned one that the trials needing other limits start on demand), driven over
-//! real HTTP and WebSockets. Run with `cargo test --test e2e` (node >= 22 on PATH: use
+//! real HTTP and WebSockets. The `storage` and crash trials start servers of their own: on
+//! a copy of a state fixture (`tests/fixtures/`), and on a state dir they `kill -9` and
+//! restart. Run with `cargo test --test e2e` (node >= 22 on PATH: use
 //! `. scripts/lib.sh; tools_path` first); the usual libtest filters and flags work.
 
+/// `group => [functions]` → trials named `group::function` (each on the shared server).
+macro_rules! trials {
+    ($($group:literal => [$($f:ident),* $(,)?]),* $(,)?) => {
+        vec![$($(trial(concat!($group, "::", stringify!($f)), $f)),*),*]
+    };
+}
+
+mod auth;
+mod boundary;
 mod common;
 mod conversation;
 mod conversation_api;
@@ -11,17 +22,23 @@ mod conversation_edits;
 mod conversation_limits;
 mod conversation_members;
 mod conversation_sync;
-mod foundation;
+mod durability;
+mod http;
 mod inbox;
 mod inbox_sync;
 mod org;
 mod org_presence;
+mod socket;
+mod storage;
 
 use libtest_mimic::Arguments;
 
 fn main() {
     let args = Arguments::from_args();
-    let mut trials = foundation::trials();
+    let mut trials = http::trials();
+    trials.extend(socket::trials());
+    trials.extend(auth::trials());
+    trials.extend(boundary::trials());
     trials.extend(conversation::trials());
     trials.extend(conversation_api::trials());
     trials.extend(conversation_d1::trials());
@@ -33,6 +50,8 @@ fn main() {
     trials.extend(inbox_sync::trials());
     trials.extend(org::trials());
     trials.extend(org_presence::trials());
+    trials.extend(storage::trials());
+    trials.extend(durability::trials());
     if args.list {
         libtest_mimic::run(&args, trials).exit();
     }

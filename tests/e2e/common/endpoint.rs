@@ -3,7 +3,9 @@
 
 use serde_json::{json, Value};
 
-use super::{token, token_with, unique, Server, Ws};
+use libtest_mimic::Trial;
+
+use super::{token, token_with, trial, unique, Server, TestResult, Ws};
 
 /// A socket endpoint kind; [`Target::new`] makes fresh ids and a token that may open it.
 #[derive(Clone, Copy, Debug)]
@@ -26,6 +28,21 @@ pub const ENDPOINTS: [Endpoint; 7] = [
     Endpoint::Events,
     Endpoint::Online,
 ];
+
+/// A case run once per endpoint kind.
+pub type EndpointCase = fn(&Server, Endpoint) -> TestResult;
+
+/// One trial per `(group, name, case)` and endpoint kind, named `group::endpoint::name`.
+pub fn per_endpoint(cases: &[(&str, &str, EndpointCase)]) -> Vec<Trial> {
+    let mut trials = Vec::new();
+    for ep in ENDPOINTS {
+        for &(group, name, body) in cases {
+            let label = format!("{group}::{}::{name}", ep.name());
+            trials.push(trial(label, move |s| body(s, ep)));
+        }
+    }
+    trials
+}
 
 impl Endpoint {
     pub fn name(self) -> String {

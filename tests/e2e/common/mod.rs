@@ -4,7 +4,9 @@
 #![allow(dead_code)]
 
 mod endpoint;
+mod process;
 mod server;
+mod state;
 mod ws;
 
 use std::cell::{Cell, RefCell};
@@ -20,8 +22,9 @@ use libtest_mimic::{Failed, Trial};
 use rand::Rng;
 use serde_json::{json, Map, Value};
 
-pub use endpoint::{with_token, Endpoint, Target, ENDPOINTS};
-pub use server::Server;
+pub use endpoint::{per_endpoint, with_token, Endpoint, EndpointCase, Target};
+pub use server::{Killed, Server};
+pub use state::{new_state_dir, unpack_fixture};
 pub use ws::{handshake_status, Ws};
 
 /// What every test body returns; `?` works on `Result<_, String>`.

@@ -1,19 +1,23 @@
-//! The `wrangler dev` process under test: fresh local state, free ports, D1 migrations,
-//! readiness polling and a teardown that also ends the processes wrangler started.
+//! The `wrangler dev` process under test: its state dir (fresh, an unpacked fixture, or the
+//! one a killed server left), free ports, D1 migrations, readiness polling, a graceful stop
+//! and a `kill -9` of the whole process group.
 
-use std::fs::{self, File};
+use std::fs::{self, OpenOptions};
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::thread::sleep;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use super::process::{kill_group, terminate};
+use super::state::new_state_dir;
 
 /// How long the first `wrangler dev` may take to answer `/healthz` (it builds the Worker).
 /// `E2E_READY_TIMEOUT_SECS` overrides it.
 const READY_TIMEOUT: Duration = Duration::from_secs(240);
 const POLL_EVERY: Duration = Duration::from_millis(250);
-const STOP_GRACE: Duration = Duration::from_secs(10);
 /// How long [`Server::d1_until`] waits for the outbox to copy rows to D1.
 const D1_WAIT: Duration = Duration::from_secs(60);
 
@@ -22,7 +26,18 @@ pub struct Server {
     pub(super) port: u16,
     state_dir: PathBuf,
     log_path: PathBuf,
+    vars: Vec<(String, String)>,
+    /// wrangler leads its own process group (servers started on a given state dir), so
+    /// [`Server::kill9`] can reach wrangler and workerd at once.
+    own_group: bool,
     child: Mutex<Option<Child>>,
+}
+
+/// What a [`Server::kill9`] leaves: the state dir as the crash left it, and the vars to
+/// start the same server on it again. Dropped without a restart, it removes the dir.
+pub struct Killed {
+    state_dir: Option<PathBuf>,
+    vars: Vec<(String, String)>,
 }
 
 impl Server {
@@ -37,16 +52,39 @@ impl Server {
     }
 
     /// Like [`Server::start_with_vars`], with the reason (and the log tail) as the error.
+    /// The server runs on a fresh state dir, in the test run's process group (an
+    /// interrupted run takes it down too).
     pub fn try_start(vars: &[(&str, &str)]) -> Result<Server, String> {
+        Server::launch(new_state_dir("run")?, owned(vars), false)
+    }
+
+    /// Starts a server on a state dir that already exists (an unpacked fixture, or what a
+    /// killed server left), after applying the D1 migrations it lacks. The server owns the
+    /// dir from then on ([`Server::stop`] removes it). wrangler leads its own process group,
+    /// so [`Server::kill9`] works on it; an interrupted test run does not reach it.
+    pub fn try_start_on(state_dir: PathBuf, vars: &[(&str, &str)]) -> Result<Server, String> {
+        if !state_dir.is_dir() {
+            return Err(format!("no state dir at {}", state_dir.display()));
+        }
+        Server::launch(state_dir, owned(vars), true)
+    }
+
+    fn launch(
+        state_dir: PathBuf,
+        vars: Vec<(String, String)>,
+        own_group: bool,
+    ) -> Result<Server, String> {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let (port, inspector) = free_ports();
-        let base = root.join("target").join("e2e-state");
-        let run = format!("{}-{}", std::process::id(), now_millis());
-        let state_dir = base.join(&run);
-        fs::create_dir_all(&state_dir).map_err(|e| format!("create {state_dir:?}: {e}"))?;
-        let log_path = base.join(format!("wrangler-{run}.log"));
+        let log_path = state_dir.with_extension("log");
+        let spawn = Spawn {
+            port,
+            inspector,
+            vars: &vars,
+            own_group,
+        };
         let child = apply_migrations(&root, &state_dir)
-            .and_then(|()| spawn_wrangler(&root, &state_dir, &log_path, port, inspector, vars))
+            .and_then(|()| spawn.run(&root, &state_dir, &log_path))
             .inspect_err(|_| {
                 let _ = fs::remove_dir_all(&state_dir);
             })?;
@@ -54,6 +92,8 @@ impl Server {
             port,
             state_dir,
             log_path,
+            vars,
+            own_group,
             child: Mutex::new(Some(child)),
         };
         if let Err(why) = server.wait_ready() {
@@ -66,8 +106,9 @@ impl Server {
         Ok(server)
     }
 
-    /// Ends wrangler and its children and removes the state dir. The log is removed too
-    /// unless `keep_log` (its path is printed so a failure can be investigated).
+    /// Ends wrangler and its children gracefully (SIGTERM) and removes the state dir. The
+    /// log is removed too unless `keep_log` (its path is printed so a failure can be
+    /// investigated).
     pub fn stop(&self, keep_log: bool) {
         let child = self.child.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(child) = child {
@@ -79,6 +120,26 @@ impl Server {
         } else {
             let _ = fs::remove_file(&self.log_path);
         }
+    }
+
+    /// `kill -9` of wrangler's whole process group, wrangler and workerd together: nothing
+    /// is flushed or closed. The state dir stays as the crash left it, for
+    /// [`Killed::restart`]. Only for servers from [`Server::try_start_on`].
+    pub fn kill9(self) -> Result<Killed, String> {
+        if !self.own_group {
+            return Err("kill9 needs a server of its own process group (try_start_on)".into());
+        }
+        let child = self.child.lock().unwrap_or_else(|e| e.into_inner()).take();
+        kill_group(child.ok_or("the server is not running")?)?;
+        Ok(Killed {
+            state_dir: Some(self.state_dir.clone()),
+            vars: self.vars.clone(),
+        })
+    }
+
+    /// The wrangler log so far (every start on this state dir appends to the same file).
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
     }
 
     /// Runs SQL on this server's local D1 (the same SQLite file the Worker uses), e.g. to
@@ -185,6 +246,34 @@ impl Drop for Server {
     }
 }
 
+impl Killed {
+    /// Starts the same server (same vars, new ports) on the state dir the crash left.
+    pub fn restart(mut self) -> Result<Server, String> {
+        let dir = self.state_dir.take().ok_or("already restarted")?;
+        let vars: Vec<(&str, &str)> = self
+            .vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Server::try_start_on(dir, &vars)
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        if let Some(dir) = self.state_dir.take() {
+            let _ = fs::remove_file(dir.with_extension("log"));
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn owned(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+    vars.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 fn wrangler(root: &Path) -> Command {
     let mut cmd = Command::new(root.join("node_modules/.bin/wrangler"));
     cmd.current_dir(root).env("CI", "true").stdin(Stdio::null());
@@ -209,98 +298,47 @@ fn apply_migrations(root: &Path, state_dir: &Path) -> Result<(), String> {
     }
 }
 
-fn spawn_wrangler(
-    root: &Path,
-    state_dir: &Path,
-    log_path: &Path,
+/// How to run `wrangler dev`: ports, `[vars]` overrides, and whether it leads its own
+/// process group.
+struct Spawn<'a> {
     port: u16,
     inspector: u16,
-    vars: &[(&str, &str)],
-) -> Result<Child, String> {
-    let log = File::create(log_path).map_err(|e| format!("create {log_path:?}: {e}"))?;
-    let log2 = log.try_clone().map_err(|e| e.to_string())?;
-    let mut cmd = wrangler(root);
-    cmd.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--inspector-port", &inspector.to_string(), "--persist-to"])
-        .arg(state_dir)
-        .args([
-            "--log-level",
-            "warn",
-            "--show-interactive-dev-session=false",
-        ])
-        .stdout(log2)
-        .stderr(log);
-    for (key, value) in vars {
-        cmd.arg("--var").arg(format!("{key}:{value}"));
-    }
-    cmd.spawn().map_err(|e| format!("spawn wrangler dev: {e}"))
+    vars: &'a [(String, String)],
+    own_group: bool,
 }
 
-/// SIGTERM to wrangler and everything it started, up to [`STOP_GRACE`] to exit, then SIGKILL.
-fn terminate(mut child: Child) {
-    let tree = process_tree(child.id());
-    signal(&tree, "-TERM");
-    let start = Instant::now();
-    while start.elapsed() < STOP_GRACE {
-        if matches!(child.try_wait(), Ok(Some(_))) && tree.iter().all(|p| !alive(*p)) {
-            return;
+impl Spawn<'_> {
+    /// Spawns `wrangler dev` on `state_dir`, appending its output to `log_path`.
+    fn run(&self, root: &Path, state_dir: &Path, log_path: &Path) -> Result<Child, String> {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log_path)
+            .map_err(|e| format!("open {log_path:?}: {e}"))?;
+        let log2 = log.try_clone().map_err(|e| e.to_string())?;
+        let mut cmd = wrangler(root);
+        cmd.args(["dev", "--ip", "127.0.0.1", "--port", &self.port.to_string()])
+            .args([
+                "--inspector-port",
+                &self.inspector.to_string(),
+                "--persist-to",
+            ])
+            .arg(state_dir)
+            .args([
+                "--log-level",
+                "warn",
+                "--show-interactive-dev-session=false",
+            ])
+            .stdout(log2)
+            .stderr(log);
+        for (key, value) in self.vars {
+            cmd.arg("--var").arg(format!("{key}:{value}"));
         }
-        sleep(POLL_EVERY);
+        if self.own_group {
+            cmd.process_group(0);
+        }
+        cmd.spawn().map_err(|e| format!("spawn wrangler dev: {e}"))
     }
-    let left: Vec<u32> = tree.into_iter().filter(|p| alive(*p)).collect();
-    eprintln!("wrangler did not exit within {STOP_GRACE:?} of SIGTERM; killing {left:?}");
-    signal(&left, "-KILL");
-    let _ = child.wait();
-}
-
-fn signal(pids: &[u32], sig: &str) {
-    if pids.is_empty() {
-        return;
-    }
-    let _ = Command::new("kill")
-        .arg(sig)
-        .args(pids.iter().map(u32::to_string))
-        .stderr(Stdio::null())
-        .status();
-}
-
-fn alive(pid: u32) -> bool {
-    // A zombie still has a /proc entry but is gone for our purposes.
-    fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| stat_field(&s, 0) != Some("Z"))
-        .unwrap_or(false)
-}
-
-/// `root` and its descendants, from /proc (empty of descendants where /proc is absent).
-fn process_tree(root: u32) -> Vec<u32> {
-    let parents: Vec<(u32, u32)> = fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter_map(|pid| {
-            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            Some((pid, stat_field(&stat, 1)?.parse().ok()?))
-        })
-        .collect();
-    let mut tree = vec![root];
-    let mut i = 0;
-    while i < tree.len() {
-        let parent = tree[i];
-        tree.extend(
-            parents
-                .iter()
-                .filter(|(_, pp)| *pp == parent)
-                .map(|(p, _)| *p),
-        );
-        i += 1;
-    }
-    tree
-}
-
-/// Field `n` after the command name in /proc/<pid>/stat (0 = state, 1 = ppid).
-fn stat_field(stat: &str, n: usize) -> Option<&str> {
-    stat.rsplit_once(')')?.1.split_whitespace().nth(n)
 }
 
 /// Two distinct free ports (both are held while the second is chosen).
@@ -309,11 +347,4 @@ fn free_ports() -> (u16, u16) {
     let (a, b) = (bind(), bind());
     let port = |l: &TcpListener| l.local_addr().expect("local addr").port();
     (port(&a), port(&b))
-}
-
-fn now_millis() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0)
 }
