@@ -1,0 +1,102 @@
+"""A real local HTTP server (``http.server`` in a thread) that answers from a script and
+records every request it saw: method, path, headers and body bytes. The clients under test
+talk to it over TCP exactly as to the Worker; nothing in the client is mocked."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DROP = "drop"  # an answer that closes the connection without a response
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def payload(self) -> bytes:
+        if self.body is None:
+            return b""
+        return self.body.encode() if isinstance(self.body, str) else json.dumps(self.body).encode()
+
+
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Recorder:
+    """Answers the n-th request with ``script[n]`` (the last one once the script runs out)."""
+
+    def __init__(self, *script: Answer | str) -> None:
+        if not script:
+            raise ValueError("give at least one answer")
+        self.script = list(script)
+        self.requests: list[Seen] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def keys(self) -> list[str | None]:
+        """The ``Idempotency-Key`` of each request seen, in order."""
+        return [r.headers.get("idempotency-key") for r in self.requests]
+
+    def __enter__(self) -> Recorder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _next(self, seen: Seen) -> Answer | str:
+        with self._lock:
+            self.requests.append(seen)
+            return self.script[min(len(self.requests), len(self.script)) - 1]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                answer = recorder._next(Seen(self.command, self.path, headers, body))
+                if answer == DROP:
+                    self.close_connection = True
+                    return
+                assert isinstance(answer, Answer)
+                payload = answer.payload()
+                self.send_response(answer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for k, v in answer.headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+        return Handler
