@@ -17,6 +17,7 @@ call, e.g. with a Celery task's ``delay``.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any, Callable, Iterable, Literal
 
 from django.db import transaction
@@ -57,7 +58,7 @@ def _send(dispatch: Dispatch, kind: Kind, pairs: Iterable[tuple[Any, Any]], memb
     for target, user in pairs:
         change = (kind, str(target), str(user), member)
         if settings_value("ON_COMMIT"):
-            transaction.on_commit(lambda c=change: _safely(dispatch, c), using=using)
+            transaction.on_commit(partial(_safely, dispatch, change), using=using)
         else:
             _safely(dispatch, change)
 

@@ -44,11 +44,16 @@ def token_for(
     extra: Mapping[str, Any] | None = None,
 ) -> str:
     """An HS256 access token for ``user`` (valid ``TOKEN_TTL`` seconds by default)."""
+    profile = profile_claims(user)
     return mint_token(
         user.pk,
         settings_value("JWT_SECRET", required=True),
+        name=profile.get("name"),
+        username=profile.get("username"),
+        email=profile.get("email"),
+        first_name=profile.get("first_name"),
+        last_name=profile.get("last_name"),
         orgs=orgs if orgs is not None else orgs_of(user),
         ttl=int(ttl if ttl is not None else settings_value("TOKEN_TTL")),
         extra=extra,
-        **profile_claims(user),
     )
