@@ -41,7 +41,7 @@ def routed() -> set[tuple[str, str]]:
 
 def test_every_routed_endpoint_is_documented(spec: Spec) -> None:
     routes = routed()
-    assert len([r for r in routes if r[1].startswith("/api/")]) == 12, routes
+    assert len([r for r in routes if r[1].startswith("/api/")]) >= 12, routes  # the parse found the table
     missing = sorted(f"{m} {p}" for m, p in routes if spec.template_for(m, p) is None)
     assert not missing, f"routes missing from docs/openapi.yaml: {missing}"
 
