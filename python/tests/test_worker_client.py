@@ -1,6 +1,7 @@
 """Every client method once against the real Worker (``wrangler dev``), with real answers:
 members, messages and history, notifications, org events and members, presence, the async
-client, and idempotent replays. Each answer is also checked against docs/openapi.yaml."""
+client, idempotent replays, and a retry after a lost answer doing the work once. Each
+answer of the ``rt`` client is also checked against docs/openapi.yaml."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import json
 
 import httpx
 
-from edge_realtime import AsyncClient, Client, Conflict, mint_token
+from edge_realtime import AsyncClient, Client, Conflict, RetryPolicy, mint_token
 from support.poll import until
+from support.recorder import RELAY, RELAY_DROP, Recorder
 from support.worker import Worker
 
 from websockets.sync.client import connect
@@ -196,3 +198,17 @@ def test_the_async_client_covers_the_same_calls(worker: Worker, async_hooks: dic
     assert (out["notify"]["notifications"][0]["user_id"], out["event"]["seq"]) == (kim, 1)
     assert (out["org_add"]["member"], out["org_remove"]["member"]) == (True, False)
     assert out["history"]["last_seq"] == 1 and out["inbox"]["last_seq"] == 1
+
+
+def test_a_lost_answer_is_retried_and_the_work_is_done_once(worker: Worker, rt: Client, uid: str) -> None:
+    conv = f"{uid}-lost"
+    rt.add_member(conv, "alice")
+    fast = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
+    with Recorder(RELAY_DROP, RELAY, upstream=worker.url) as proxy, Client(proxy.url, worker.api_key, retry=fast) as via:
+        posted = via.post_message(conv, "alice", "exactly once")
+        event = via.post_org_event(f"{uid}-org", "e", {"n": 1})
+    assert len(proxy.requests) == 3 and proxy.keys()[0] == proxy.keys()[1] != proxy.keys()[2]
+    assert posted["message"]["seq"] == 1 and event["seq"] == 1
+    history = until(lambda: rt.list_messages(conv), lambda p: len(p["messages"]) >= 1)
+    assert [(m["id"], m["content"]) for m in history["messages"]] == [(posted["message"]["id"], "exactly once")]
+    assert history["last_seq"] == 1

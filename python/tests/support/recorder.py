@@ -1,6 +1,8 @@
 """A real local HTTP server (``http.server`` in a thread) that answers from a script and
 records every request it saw: method, path, headers and body bytes. The clients under test
-talk to it over TCP exactly as to the Worker; nothing in the client is mocked."""
+talk to it over TCP exactly as to the Worker; nothing in the client is mocked. With an
+``upstream`` it can also relay a request to the real Worker and then lose the answer, the
+way a timeout or a reset connection does."""
 
 from __future__ import annotations
 
@@ -10,7 +12,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
+
 DROP = "drop"  # an answer that closes the connection without a response
+RELAY = "relay"  # relays the request to the upstream and returns its answer
+RELAY_DROP = "relay-drop"  # relays the request, then closes the connection without answering
 
 
 @dataclass(frozen=True)
@@ -39,10 +45,11 @@ class Seen:
 class Recorder:
     """Answers the n-th request with ``script[n]`` (the last one once the script runs out)."""
 
-    def __init__(self, *script: Answer | str) -> None:
+    def __init__(self, *script: Answer | str, upstream: str | None = None) -> None:
         if not script:
             raise ValueError("give at least one answer")
         self.script = list(script)
+        self.upstream = upstream
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -70,6 +77,12 @@ class Recorder:
             self.requests.append(seen)
             return self.script[min(len(self.requests), len(self.script)) - 1]
 
+    def _relay(self, seen: Seen) -> Answer:
+        assert self.upstream, "RELAY needs an upstream"
+        headers = {k: v for k, v in seen.headers.items() if k not in ("host", "content-length", "connection")}
+        r = httpx.request(seen.method, self.upstream + seen.path, headers=headers, content=seen.body, timeout=30)
+        return Answer(r.status_code, r.text)
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         recorder = self
 
@@ -83,7 +96,11 @@ class Recorder:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                answer = recorder._next(Seen(self.command, self.path, headers, body))
+                seen = Seen(self.command, self.path, headers, body)
+                answer = recorder._next(seen)
+                if answer in (RELAY, RELAY_DROP):
+                    relayed = recorder._relay(seen)
+                    answer = DROP if answer == RELAY_DROP else relayed
                 if answer == DROP:
                     self.close_connection = True
                     return
