@@ -1,0 +1,1 @@
+"""Management commands of the edge-realtime Django app (Django finds them here)."""

@@ -1,0 +1,1 @@
+"""Test support: a scripted local HTTP server, the Worker under test, the OpenAPI check."""
