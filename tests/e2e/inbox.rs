@@ -67,13 +67,10 @@ pub fn inbox(s: &Server, user: &str, query: &str) -> Result<(Ws, Value), String>
 
 /// The inbox's `last_seq`, read live from the object (not from D1): how many durable events
 /// the user's inbox holds.
+/// (The list's `last_seq` is D1's watermark, SPEC §12; `connection.established` is live.)
 pub fn last_seq(s: &Server, user: &str) -> Option<u64> {
-    let (status, body) = s.get(
-        &format!("/api/users/{user}/notifications"),
-        Some(&api_key()),
-    );
-    assert_eq!(status, 200, "{body}");
-    body["last_seq"].as_u64()
+    let (_ws, hello) = inbox(s, user, "").expect("inbox socket");
+    hello["last_seq"].as_u64()
 }
 
 /// Polls the D1-backed inbox API until `done(page)` holds (30 s hang guard).
@@ -202,11 +199,17 @@ fn mark_read_syncs(s: &Server) -> TestResult {
     for ws in [&mut laptop, &mut phone] {
         assert_eq!(
             ws.recv_type("notification_read")?,
-            json!({"type": "notification_read", "seq": 4, "notification_ids": [second]}),
-            "only what was still unread"
+            json!({"type": "notification_read", "seq": 4, "notification_ids": [], "all": true, "up_to_seq": 3}),
+            "one marker for everything still unread, not every id"
         );
         assert_eq!(ws.recv_type("unread_count")?["count"], 0);
     }
+    phone.send_json(&json!({"type": "mark_read", "notification_id": second, "request_id": "2"}))?;
+    assert_eq!(
+        phone.recv_type("ack")?,
+        json!({"type": "ack", "request_id": "2"}),
+        "the marker covered the second one: marking it again stores nothing"
+    );
     phone.send_json(&json!({"type": "mark_read", "notification_id": "nope", "request_id": "x"}))?;
     let e = phone.recv_until("error")?;
     assert_eq!(
