@@ -260,12 +260,15 @@ fn parse_jwks(text: &str) -> Result<Jwks, AuthConfigError> {
         let kid = raw
             .get("kid")
             .and_then(Value::as_str)
-            .map_or_else(|| format!("#{i}"), |k| short(k, 64));
+            .map_or_else(|| format!("#{i}"), String::from);
         match parse_key(raw) {
             Ok(key) => {
                 usable.insert(kid, key);
             }
-            Err(reason) => skipped.push(AuthConfigError::JwksKeySkipped { kid, reason }),
+            Err(reason) => skipped.push(AuthConfigError::JwksKeySkipped {
+                kid: short(&kid, 64),
+                reason,
+            }),
         }
     }
     Ok((usable, skipped))

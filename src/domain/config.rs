@@ -24,17 +24,85 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
 }
 
+/// A number read from `[vars]`: its name, its default (and the default as messages quote
+/// it), and the rule a value must follow.
+struct Number<T> {
+    var: &'static str,
+    default: T,
+    text: &'static str,
+    ok: fn(T) -> bool,
+    rule: &'static str,
+}
+
+const WHOLE_1: &str = "a whole number of at least 1";
+const MAX_FRAME_BYTES: Number<usize> = Number {
+    var: "MAX_FRAME_BYTES",
+    default: 65_536,
+    text: "65536",
+    ok: |v| v >= 1024,
+    rule: "a whole number of at least 1024",
+};
+const MAX_CONTENT_CHARS: Number<usize> = Number {
+    var: "MAX_CONTENT_CHARS",
+    default: 4_000,
+    text: "4000",
+    ok: |v| v >= 1,
+    rule: WHOLE_1,
+};
+const RATE_PER_SEC: Number<f64> = Number {
+    var: "RATE_PER_SEC",
+    default: 10.0,
+    text: "10",
+    ok: |v| v.is_finite() && v > 0.0,
+    rule: "a number above 0",
+};
+const RATE_BURST: Number<f64> = Number {
+    var: "RATE_BURST",
+    default: 30.0,
+    text: "30",
+    ok: |v| v.is_finite() && v >= 1.0,
+    rule: "a number of at least 1",
+};
+const MAX_SOCKETS_PER_USER: Number<usize> = Number {
+    var: "MAX_SOCKETS_PER_USER",
+    default: 10,
+    text: "10",
+    ok: |v| v >= 1,
+    rule: WHOLE_1,
+};
+const RESUME_LIMIT: Number<u64> = Number {
+    var: "RESUME_LIMIT",
+    default: 1_000,
+    text: "1000",
+    ok: |v| v >= 1,
+    rule: WHOLE_1,
+};
+const PRESENCE_GRACE_MS: Number<i64> = Number {
+    var: "PRESENCE_GRACE_MS",
+    default: 3_000,
+    text: "3000",
+    ok: |v| v >= 0,
+    rule: "a whole number of at least 0",
+};
+const ORG_EVENT_RETENTION: Number<u64> = Number {
+    var: "ORG_EVENT_RETENTION",
+    default: 1_000,
+    text: "1000",
+    ok: |v| v >= 1,
+    rule: WHOLE_1,
+};
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            max_frame_bytes: 65_536,
-            max_content_chars: 4_000,
-            rate_per_sec: 10.0,
-            rate_burst: 30.0,
-            max_sockets_per_user: 10,
-            resume_limit: 1_000,
-            presence_grace_ms: 3_000,
-            org_event_retention: 1_000,
+            max_frame_bytes: MAX_FRAME_BYTES.default,
+            max_content_chars: MAX_CONTENT_CHARS.default,
+            rate_per_sec: RATE_PER_SEC.default,
+            rate_burst: RATE_BURST.default,
+            max_sockets_per_user: MAX_SOCKETS_PER_USER.default,
+            resume_limit: RESUME_LIMIT.default,
+            presence_grace_ms: PRESENCE_GRACE_MS.default,
+            org_event_retention: ORG_EVENT_RETENTION.default,
             allowed_origins: Vec::new(),
         }
     }
@@ -131,35 +199,30 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
         (self.get)(var).filter(|v| !v.trim().is_empty())
     }
 
-    /// A number that must satisfy `ok` (described by `rule`), else `default` (written
-    /// `default_text`) with a problem. A number that does not fit the type (a negative
-    /// count, a fraction) is out of range rather than unparsable.
-    fn number<T: FromStr + Copy>(
-        &mut self,
-        var: &'static str,
-        (default, default_text): (T, &'static str),
-        ok: fn(T) -> bool,
-        rule: &'static str,
-    ) -> T {
-        let Some(raw) = self.text(var) else {
-            return default;
+    /// The value of `n.var` when it follows the rule; else the default, and a problem when
+    /// a value was set. A number that does not fit the type (a negative count, a fraction)
+    /// is out of range rather than unparsable.
+    fn number<T: FromStr + Copy>(&mut self, n: &Number<T>) -> T {
+        let Some(raw) = self.text(n.var) else {
+            return n.default;
         };
         let (trimmed, value) = (raw.trim(), quoted(&raw));
+        let (var, default) = (n.var, n.text);
         self.problems.push(match trimmed.parse::<T>() {
-            Ok(v) if ok(v) => return v,
+            Ok(v) if (n.ok)(v) => return v,
             Err(_) if trimmed.parse::<f64>().is_err() => Problem::Unparsable {
                 var,
                 value,
-                default: default_text,
+                default,
             },
             _ => Problem::OutOfRange {
                 var,
                 value,
-                rule,
-                default: default_text,
+                rule: n.rule,
+                default,
             },
         });
-        default
+        n.default
     }
 }
 
@@ -172,61 +235,19 @@ impl Settings {
     /// Reads each setting by its `[vars]` name; a missing value keeps the default, and so
     /// does a bad one, which is also reported.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> (Self, Vec<Problem>) {
-        let d = Settings::default();
         let mut r = Reader {
             get: &get,
             problems: Vec::new(),
         };
-        let at_least_one = |v: usize| v >= 1;
         let settings = Settings {
-            max_frame_bytes: r.number(
-                "MAX_FRAME_BYTES",
-                (d.max_frame_bytes, "65536"),
-                |v: usize| v >= 1024,
-                "a whole number of at least 1024",
-            ),
-            max_content_chars: r.number(
-                "MAX_CONTENT_CHARS",
-                (d.max_content_chars, "4000"),
-                at_least_one,
-                "a whole number of at least 1",
-            ),
-            rate_per_sec: r.number(
-                "RATE_PER_SEC",
-                (d.rate_per_sec, "10"),
-                |v: f64| v.is_finite() && v > 0.0,
-                "a number above 0",
-            ),
-            rate_burst: r.number(
-                "RATE_BURST",
-                (d.rate_burst, "30"),
-                |v: f64| v.is_finite() && v >= 1.0,
-                "a number of at least 1",
-            ),
-            max_sockets_per_user: r.number(
-                "MAX_SOCKETS_PER_USER",
-                (d.max_sockets_per_user, "10"),
-                at_least_one,
-                "a whole number of at least 1",
-            ),
-            resume_limit: r.number(
-                "RESUME_LIMIT",
-                (d.resume_limit, "1000"),
-                |v: u64| v >= 1,
-                "a whole number of at least 1",
-            ),
-            presence_grace_ms: r.number(
-                "PRESENCE_GRACE_MS",
-                (d.presence_grace_ms, "3000"),
-                |v: i64| v >= 0,
-                "a whole number of at least 0",
-            ),
-            org_event_retention: r.number(
-                "ORG_EVENT_RETENTION",
-                (d.org_event_retention, "1000"),
-                |v: u64| v >= 1,
-                "a whole number of at least 1",
-            ),
+            max_frame_bytes: r.number(&MAX_FRAME_BYTES),
+            max_content_chars: r.number(&MAX_CONTENT_CHARS),
+            rate_per_sec: r.number(&RATE_PER_SEC),
+            rate_burst: r.number(&RATE_BURST),
+            max_sockets_per_user: r.number(&MAX_SOCKETS_PER_USER),
+            resume_limit: r.number(&RESUME_LIMIT),
+            presence_grace_ms: r.number(&PRESENCE_GRACE_MS),
+            org_event_retention: r.number(&ORG_EVENT_RETENTION),
             allowed_origins: comma_list(r.text("ALLOWED_ORIGINS"))
                 .into_iter()
                 .map(|o| o.trim_end_matches('/').to_string())
