@@ -2,11 +2,25 @@
 # Quick-start command 2: every test. Formatting and lints, native unit tests, end-to-end
 # tests against the real Worker in wrangler dev (fresh local D1 and Durable Objects per run),
 # an offline `wrangler deploy --dry-run` of the bundle, and the Wasm size report.
+#
+# `scripts/test.sh --quick` (`make check`) is the fast inner loop: the purity check of
+# src/domain, formatting, lints, native unit tests and the client's unit tests; no setup,
+# no Wasm build, no wrangler.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-bash "$ROOT/scripts/setup.sh"
+quick=false
+[ "${1:-}" = "--quick" ] && quick=true
+$quick || bash "$ROOT/scripts/setup.sh"
 tools_path
 cd "$ROOT"
+
+# src/domain is pure Rust, unit-tested natively: it must never import the Workers runtime.
+log "src/domain does not import worker"
+if hits="$(grep -rnE '(^|[^A-Za-z0-9_])worker::|use[[:space:]]+(::)?worker\b|extern[[:space:]]+crate[[:space:]]+worker\b' src/domain)"; then
+  printf '%s\n' "$hits" >&2
+  echo "error: src/domain must stay pure Rust: the lines above import \`worker\`; move that code to src/platform" >&2
+  exit 1
+fi
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
@@ -15,6 +29,12 @@ cargo clippy --all-targets -q -- -D warnings
 
 log "unit tests (native)"
 cargo test --lib
+
+if $quick; then
+  log "client unit tests"
+  node --test 'client/test/*.test.mjs'
+  exit 0
+fi
 
 log "build the Worker (wasm)"
 # Built here so that wrangler dev's own build in the e2e harness is an up-to-date check.

@@ -4,7 +4,9 @@
 //! The algorithm allow-list is the set of configured keys: HS256 only when `JWT_SECRET` is
 //! set, and RS256 / ES256 / EdDSA only for keys in `JWT_JWKS`, matched by `kid`. A token's
 //! `alg` header never chooses a verifier on its own, so `alg: none` or an HS256 token signed
-//! with an RSA public key cannot pass.
+//! with an RSA public key cannot pass. A `JWT_JWKS` key the service cannot use (another
+//! curve, key type or algorithm, bad base64url) is skipped and reported; the others work.
+//! A token carrying a `token_type` other than `access` (a SimpleJWT refresh token) is refused.
 
 use std::collections::HashMap;
 
@@ -18,8 +20,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::identity::{Identity, Profile};
-use super::ids::Id;
+use super::identity::{ClaimNames, Identity, Profile};
 
 /// Leeway for `exp`, `nbf` and `iat` (SPEC §2).
 pub const LEEWAY_SECS: i64 = 60;
@@ -43,19 +44,28 @@ pub enum AuthError {
     NotYetValid,
     #[error("token lacks the {0} claim")]
     MissingClaim(&'static str),
+    #[error("token has no user id claim")]
+    MissingUserId,
+    #[error("token is not an access token")]
+    NotAccessToken,
     #[error("token issuer not accepted")]
     Issuer,
     #[error("token audience not accepted")]
     Audience,
-    #[error("token subject is not a valid user id")]
+    #[error("token user id is not a valid id")]
     Subject,
 }
 
-/// Configuration problems, reported when the Worker reads its environment.
+/// Configuration problems, reported when the Worker reads its environment. Messages never
+/// hold key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthConfigError {
-    #[error("JWT_JWKS is not a JSON Web Key Set: {0}")]
+    /// The whole set is unusable: no key of it is used.
+    #[error("JWT_JWKS is not a JSON Web Key Set ({0}); none of its keys is used")]
     Jwks(String),
+    /// One key is unusable and skipped; the others are used.
+    #[error("JWT_JWKS key {kid} skipped: {reason}")]
+    JwksKeySkipped { kid: String, reason: String },
 }
 
 enum PublicKey {
@@ -74,33 +84,57 @@ impl PublicKey {
     }
 }
 
-/// Verifier built once per isolate from `JWT_SECRET`, `JWT_JWKS`, `JWT_ISSUER`, `JWT_AUDIENCE`.
+/// Verifier built once per isolate from `JWT_SECRET`, `JWT_JWKS`, `JWT_ISSUER`,
+/// `JWT_AUDIENCE` and the claim names (`JWT_USER_ID_CLAIM`, `JWT_ORGS_CLAIM`).
 #[derive(Default)]
 pub struct JwtVerifier {
     hs256: Option<Hs256Key>,
     keys: HashMap<String, PublicKey>,
     issuer: Option<String>,
     audience: Option<String>,
+    claims: ClaimNames,
 }
 
 impl JwtVerifier {
+    /// Never fails: unusable JWKS keys are left out (fail closed: tokens for them are
+    /// refused) and returned as problems; the issuer and audience checks always apply.
     pub fn new(
         secret: Option<&str>,
         jwks: Option<&str>,
         issuer: Option<&str>,
         audience: Option<&str>,
-    ) -> Result<Self, AuthConfigError> {
+    ) -> (Self, Vec<AuthConfigError>) {
         let nonempty =
             |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(String::from);
-        Ok(JwtVerifier {
+        let (keys, problems) = match nonempty(jwks).map(|text| parse_jwks(&text)) {
+            None => (HashMap::new(), Vec::new()),
+            Some(Ok(parsed)) => parsed,
+            Some(Err(e)) => (HashMap::new(), vec![e]),
+        };
+        let verifier = JwtVerifier {
             hs256: nonempty(secret).map(|s| Hs256Key::new(s.as_bytes())),
-            keys: match nonempty(jwks) {
-                Some(text) => parse_jwks(&text)?,
-                None => HashMap::new(),
-            },
+            keys,
             issuer: nonempty(issuer),
             audience: nonempty(audience),
-        })
+            claims: ClaimNames::default(),
+        };
+        (verifier, problems)
+    }
+
+    /// The same verifier reading the user id and orgs from these claims.
+    pub fn with_claims(mut self, claims: ClaimNames) -> Self {
+        self.claims = claims;
+        self
+    }
+
+    /// The claims the user id and the orgs are read from.
+    pub fn claim_names(&self) -> &ClaimNames {
+        &self.claims
+    }
+
+    /// True when some token can verify: an HS256 secret or at least one usable JWKS key.
+    pub fn has_keys(&self) -> bool {
+        self.hs256.is_some() || !self.keys.is_empty()
     }
 
     /// Verifies `token` at `now_ms` (Unix milliseconds) and returns who it names.
@@ -110,7 +144,12 @@ impl JwtVerifier {
         let now = DateTime::from_timestamp_millis(now_ms).unwrap_or(DateTime::<Utc>::MIN_UTC);
         check_times(&claims, now)?;
         self.check_audience(&claims.custom)?;
-        identity_from(claims)
+        check_token_type(&claims.custom)?;
+        let custom = &claims.custom;
+        let user = self.claims.user_id(custom)?;
+        let exp = claims.expiration.map(|e| e.timestamp()).unwrap_or_default();
+        let (profile, orgs) = (Profile::from_claims(custom), self.claims.orgs(custom));
+        Ok(Identity::new(user.to_string(), profile, orgs, exp))
     }
 
     fn check_signature(
@@ -196,82 +235,81 @@ fn check_times(claims: &Claims<Map<String, Value>>, now: DateTime<Utc>) -> Resul
     Ok(())
 }
 
-fn identity_from(claims: Claims<Map<String, Value>>) -> Result<Identity, AuthError> {
-    let custom = &claims.custom;
-    let sub = match custom.get("sub") {
-        Some(Value::String(s)) => Id::parse(s).map_err(|_| AuthError::Subject)?,
-        Some(Value::Number(n)) => Id::parse(&n.to_string()).map_err(|_| AuthError::Subject)?,
-        _ => return Err(AuthError::MissingClaim("sub")),
-    };
-    let text = |k: &str| custom.get(k).and_then(Value::as_str).map(String::from);
-    let orgs = custom
-        .get("orgs")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(|v| match v {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                })
-                .filter(|s| Id::parse(s).is_ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    let profile = Profile {
-        name: text("name"),
-        username: text("username"),
-        email: text("email"),
-        first_name: text("first_name"),
-        last_name: text("last_name"),
-        avatar: text("avatar"),
-    };
-    let exp = claims.expiration.map(|e| e.timestamp()).unwrap_or_default();
-    Ok(Identity::new(sub.to_string(), profile, orgs, exp))
+/// SimpleJWT marks its tokens `access` or `refresh`; only access tokens open anything.
+fn check_token_type(custom: &Map<String, Value>) -> Result<(), AuthError> {
+    match custom.get("token_type") {
+        None => Ok(()),
+        Some(Value::String(t)) if t == "access" => Ok(()),
+        Some(_) => Err(AuthError::NotAccessToken),
+    }
 }
 
-fn parse_jwks(text: &str) -> Result<HashMap<String, PublicKey>, AuthConfigError> {
-    let set: Value =
-        serde_json::from_str(text).map_err(|e| AuthConfigError::Jwks(e.to_string()))?;
+type Jwks = (HashMap<String, PublicKey>, Vec<AuthConfigError>);
+
+/// The usable keys of a JWKS text by `kid` (`#<index>` without one), and the skipped ones.
+fn parse_jwks(text: &str) -> Result<Jwks, AuthConfigError> {
+    let set: Value = serde_json::from_str(text).map_err(|e| {
+        AuthConfigError::Jwks(format!("not JSON: {}", super::errors::json_error(&e)))
+    })?;
     let keys = set
         .get("keys")
         .and_then(Value::as_array)
         .ok_or_else(|| AuthConfigError::Jwks("no \"keys\" array".into()))?;
-    let mut out = HashMap::new();
+    let (mut usable, mut skipped) = (HashMap::new(), Vec::new());
     for (i, raw) in keys.iter().enumerate() {
         let kid = raw
             .get("kid")
             .and_then(Value::as_str)
             .map_or_else(|| format!("#{i}"), String::from);
-        let jwk: JsonWebKey<'_> = serde_json::from_value(raw.clone())
-            .map_err(|e| AuthConfigError::Jwks(format!("key {kid}: {e}")))?;
-        let bad = |e: jwt_compact::jwk::JwkError| AuthConfigError::Jwks(format!("key {kid}: {e}"));
-        let key = match (&jwk, raw.get("crv").and_then(Value::as_str)) {
-            (JsonWebKey::Rsa { .. }, _) => {
-                PublicKey::Rs256(Box::new(RsaPublicKey::try_from(&jwk).map_err(bad)?))
+        match parse_key(raw) {
+            Ok(key) => {
+                usable.insert(kid, key);
             }
-            (JsonWebKey::EllipticCurve { .. }, Some("P-256")) => PublicKey::Es256(Box::new(
-                p256::ecdsa::VerifyingKey::try_from(&jwk).map_err(bad)?,
-            )),
-            (JsonWebKey::KeyPair { .. }, Some("Ed25519")) => {
-                PublicKey::EdDsa(ed25519_compact::PublicKey::try_from(&jwk).map_err(bad)?)
-            }
-            _ => {
-                return Err(AuthConfigError::Jwks(format!(
-                    "key {kid}: unsupported key type"
-                )))
-            }
-        };
-        if let Some(alg) = raw.get("alg").and_then(Value::as_str) {
-            if alg != key.alg() {
-                return Err(AuthConfigError::Jwks(format!(
-                    "key {kid}: alg {alg} does not fit its key type"
-                )));
-            }
+            Err(reason) => skipped.push(AuthConfigError::JwksKeySkipped {
+                kid: short(&kid, 64),
+                reason,
+            }),
         }
-        out.insert(kid, key);
     }
-    Ok(out)
+    Ok((usable, skipped))
+}
+
+/// One JWK as a verifying key, or why it cannot be used. The reasons name the key's
+/// `kty`, `crv`, `alg` or `use` but never its bytes (a mistaken private key may be there).
+fn parse_key(raw: &Value) -> Result<PublicKey, String> {
+    let field = |k: &str| raw.get(k).and_then(Value::as_str).map(|v| short(v, 24));
+    let (kty, crv) = (field("kty").unwrap_or_default(), field("crv"));
+    if let Some(usage) = field("use").filter(|u| u != "sig") {
+        return Err(format!("use {usage:?} is not \"sig\""));
+    }
+    let expected_alg = match (kty.as_str(), crv.as_deref()) {
+        ("RSA", _) => "RS256",
+        ("EC", Some("P-256")) => "ES256",
+        ("OKP", Some("Ed25519")) => "EdDSA",
+        ("EC" | "OKP", crv) => {
+            return Err(format!(
+                "unsupported {kty} curve {:?}",
+                crv.unwrap_or_default()
+            ))
+        }
+        _ => return Err(format!("unsupported key type {kty:?}")),
+    };
+    if let Some(alg) = field("alg").filter(|a| a != expected_alg) {
+        return Err(format!("alg {alg:?} is not supported for a {kty} key"));
+    }
+    let invalid = || format!("not a valid {kty} public key (missing field or bad base64url)");
+    let jwk: JsonWebKey<'_> = serde_json::from_value(raw.clone()).map_err(|_| invalid())?;
+    let key = match expected_alg {
+        "RS256" => RsaPublicKey::try_from(&jwk).map(|k| PublicKey::Rs256(Box::new(k))),
+        "ES256" => p256::ecdsa::VerifyingKey::try_from(&jwk).map(|k| PublicKey::Es256(Box::new(k))),
+        _ => ed25519_compact::PublicKey::try_from(&jwk).map(PublicKey::EdDsa),
+    };
+    key.map_err(|_| invalid())
+}
+
+/// `s` cut to `max` characters, for names quoted in log lines.
+fn short(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
 }
 
 /// Checks a presented server key against every configured key, in constant time.

@@ -9,12 +9,14 @@ const NOW_MS: i64 = 1_800_000_000_000;
 const NOW: i64 = NOW_MS / 1000;
 const SECRET: &str = "unit-test-secret";
 
+/// `extra` over `{sub: "u1", exp: NOW + 600}`; a `null` removes that claim.
 fn claims(extra: Value) -> Claims<Map<String, Value>> {
     let mut map = json!({"sub": "u1", "exp": NOW + 600})
         .as_object()
         .unwrap()
         .clone();
     map.extend(extra.as_object().unwrap().clone());
+    map.retain(|_, v| !v.is_null());
     // jwt-compact keeps exp/nbf/iat apart from custom claims: move them over.
     let time = |m: &mut Map<String, Value>, k: &str| {
         m.remove(k)
@@ -36,7 +38,14 @@ fn hs256(extra: Value) -> String {
 }
 
 fn hs_verifier() -> JwtVerifier {
-    JwtVerifier::new(Some(SECRET), None, None, None).unwrap()
+    verifier(Some(SECRET), None)
+}
+
+/// A verifier whose configuration must have no problems.
+fn verifier(secret: Option<&str>, jwks: Option<&str>) -> JwtVerifier {
+    let (v, problems) = JwtVerifier::new(secret, jwks, None, None);
+    assert_eq!(problems, vec![], "configuration problems");
+    v
 }
 
 #[test]
@@ -78,23 +87,13 @@ fn not_yet_valid_token_is_refused() {
 
 #[test]
 fn exp_and_sub_are_required() {
-    let mut c = claims(json!({}));
-    c.expiration = None;
-    let no_exp = Hs256
-        .token(&Header::empty(), &c, &Hs256Key::new(SECRET))
-        .unwrap();
     assert_eq!(
-        hs_verifier().verify(&no_exp, NOW_MS),
+        hs_verifier().verify(&hs256(json!({"exp": null})), NOW_MS),
         Err(AuthError::MissingClaim("exp"))
     );
-    let mut c = claims(json!({}));
-    c.custom.remove("sub");
-    let no_sub = Hs256
-        .token(&Header::empty(), &c, &Hs256Key::new(SECRET))
-        .unwrap();
     assert_eq!(
-        hs_verifier().verify(&no_sub, NOW_MS),
-        Err(AuthError::MissingClaim("sub"))
+        hs_verifier().verify(&hs256(json!({"sub": null})), NOW_MS),
+        Err(AuthError::MissingUserId)
     );
     assert_eq!(
         hs_verifier().verify(&hs256(json!({"sub": "a b"})), NOW_MS),
@@ -144,7 +143,7 @@ fn alg_none_is_refused() {
 
 #[test]
 fn algorithms_without_a_configured_key_are_refused() {
-    let jwks_only = JwtVerifier::new(None, Some(r#"{"keys":[]}"#), None, None).unwrap();
+    let jwks_only = verifier(None, Some(r#"{"keys":[]}"#));
     assert_eq!(
         jwks_only.verify(&hs256(json!({})), NOW_MS),
         Err(AuthError::AlgorithmNotAllowed)
@@ -164,7 +163,7 @@ fn algorithms_without_a_configured_key_are_refused() {
 
 #[test]
 fn issuer_and_audience_are_checked_when_configured() {
-    let v = JwtVerifier::new(Some(SECRET), None, Some("https://id.example"), Some("chat")).unwrap();
+    let (v, _) = JwtVerifier::new(Some(SECRET), None, Some("https://id.example"), Some("chat"));
     let good = hs256(json!({"iss": "https://id.example", "aud": ["web", "chat"]}));
     assert!(v.verify(&good, NOW_MS).is_ok());
     let bad_iss = hs256(json!({"iss": "https://evil.example", "aud": "chat"}));
@@ -194,6 +193,15 @@ fn jwk_with_kid(jwk: JsonWebKey<'_>, kid: &str) -> Value {
     v
 }
 
+/// A JWK with `fields` set over its own.
+fn with_fields(jwk: JsonWebKey<'_>, fields: Value) -> Value {
+    let mut v = serde_json::to_value(&jwk).unwrap();
+    for (k, x) in fields.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    v
+}
+
 fn with_kid(kid: &str) -> Header {
     Header::empty().with_key_id(kid)
 }
@@ -210,7 +218,7 @@ fn jwks_keys_verify_rs256_es256_and_eddsa_by_kid() {
         jwk_with_kid(JsonWebKey::from(ec.verifying_key()), "ec1"),
         jwk_with_kid(JsonWebKey::from(&ed.pk), "ed1"),
     ]});
-    let v = JwtVerifier::new(None, Some(&jwks.to_string()), None, None).unwrap();
+    let v = verifier(None, Some(&jwks.to_string()));
     let c = claims(json!({}));
 
     let rs = Rsa::rs256().token(&with_kid("rsa1"), &c, &rsa).unwrap();
@@ -234,16 +242,68 @@ fn jwks_keys_verify_rs256_es256_and_eddsa_by_kid() {
 }
 
 #[test]
-fn bad_jwks_is_a_config_error() {
-    assert!(JwtVerifier::new(None, Some("not json"), None, None).is_err());
-    assert!(JwtVerifier::new(None, Some(r#"{"nokeys":1}"#), None, None).is_err());
-    assert!(JwtVerifier::new(
-        None,
-        Some(r#"{"keys":[{"kty":"oct","k":"AAAA"}]}"#),
-        None,
-        None
-    )
-    .is_err());
+fn an_unusable_jwks_set_is_reported_and_keeps_hs256() {
+    for text in ["not json", r#"{"nokeys":1}"#] {
+        let (v, problems) = JwtVerifier::new(Some(SECRET), Some(text), None, None);
+        assert!(
+            matches!(problems.as_slice(), [AuthConfigError::Jwks(_)]),
+            "{text}: {problems:?}"
+        );
+        assert!(
+            v.verify(&hs256(json!({})), NOW_MS).is_ok(),
+            "HS256 still works"
+        );
+    }
+    let (v, _) = JwtVerifier::new(None, Some("not json"), None, None);
+    assert!(!v.has_keys(), "no token can verify");
+}
+
+/// One good key of each kind next to keys the service cannot use: each bad one is
+/// skipped with its reason, and the good ones still verify.
+#[test]
+fn unusable_jwks_keys_are_skipped_and_the_others_still_work() {
+    let rsa = RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+    let ec = p256::ecdsa::SigningKey::from_bytes(&[7u8; 32].into()).unwrap();
+    let rsa_with = |fields: Value| with_fields(JsonWebKey::from(&rsa.to_public_key()), fields);
+    let long_kid = "k".repeat(100); // matched in full, whatever its length
+    let jwks = json!({"keys": [
+        {"kid": "p384", "kty": "EC", "crv": "P-384", "x": "AAAA", "y": "AAAA"},
+        rsa_with(json!({"kid": "rsa1", "alg": "RS256", "use": "sig"})),
+        {"kid": "hmac", "kty": "oct", "k": "c2VjcmV0LWJ5dGVz"},
+        with_fields(JsonWebKey::from(ec.verifying_key()), json!({"kid": "b64", "x": "not*base64url!"})),
+        jwk_with_kid(JsonWebKey::from(ec.verifying_key()), &long_kid),
+        rsa_with(json!({"kid": "ps", "alg": "PS256"})),
+        rsa_with(json!({"kid": "enc", "use": "enc"})),
+        {"kid": "x25519", "kty": "OKP", "crv": "X25519", "x": "AAAA"},
+    ]});
+    let (v, problems) = JwtVerifier::new(None, Some(&jwks.to_string()), None, None);
+    let expected = [
+        ("p384", r#"curve "P-384""#),
+        ("hmac", r#"type "oct""#),
+        ("b64", "bad base64url"),
+        ("ps", r#"alg "PS256""#),
+        ("enc", r#"use "enc""#),
+        ("x25519", r#"curve "X25519""#),
+    ];
+    assert_eq!(problems.len(), expected.len(), "{problems:?}");
+    for (p, (kid, reason)) in problems.iter().zip(expected) {
+        let AuthConfigError::JwksKeySkipped { kid: k, reason: r } = p else {
+            panic!("not a skipped key: {p}");
+        };
+        assert!(k == kid && r.contains(reason), "{p}");
+        assert!(
+            !r.contains("c2VjcmV0") && !r.contains("not*"),
+            "key material: {p}"
+        );
+    }
+    let c = claims(json!({}));
+    let rs = Rsa::rs256().token(&with_kid("rsa1"), &c, &rsa).unwrap();
+    let es = Es256.token(&with_kid(&long_kid), &c, &ec).unwrap();
+    for token in [&rs, &es] {
+        assert_eq!(v.verify(token, NOW_MS).unwrap().user_id, "u1");
+    }
+    let skipped_kid = Es256.token(&with_kid("b64"), &c, &ec).unwrap();
+    assert_eq!(v.verify(&skipped_kid, NOW_MS), Err(AuthError::UnknownKey));
 }
 
 #[test]
@@ -292,4 +352,67 @@ fn bearer_scheme_is_case_insensitive() {
     assert_eq!(bearer_token("BEARER abc"), Some("abc"));
     assert_eq!(bearer_token("Basic abc"), None);
     assert_eq!(bearer_token("Bearer"), None);
+}
+
+/// A SimpleJWT access token: integer `user_id`, no `sub`.
+#[test]
+fn simplejwt_access_token_with_an_integer_user_id_verifies() {
+    let token = hs256(json!({"sub": null, "token_type": "access", "jti": "j", "user_id": 42}));
+    let who = hs_verifier().verify(&token, NOW_MS).unwrap();
+    assert_eq!(who.user_id, "42");
+}
+
+#[test]
+fn a_token_type_other_than_access_is_refused() {
+    let v = hs_verifier();
+    assert!(v
+        .verify(&hs256(json!({"token_type": "access"})), NOW_MS)
+        .is_ok());
+    for other in [json!("refresh"), json!("Access"), json!(1), json!(false)] {
+        let token = hs256(json!({ "token_type": other }));
+        assert_eq!(
+            v.verify(&token, NOW_MS),
+            Err(AuthError::NotAccessToken),
+            "{other}"
+        );
+    }
+}
+
+#[test]
+fn configured_claim_names_pick_the_user_and_the_orgs() {
+    let names = ClaimNames {
+        user_id: vec!["https://app.example/uid".into()],
+        orgs: "groups".into(),
+    };
+    let v = hs_verifier().with_claims(names);
+    let token = hs256(json!({
+        "sub": "auth0|123", "https://app.example/uid": "u-77", "groups": ["acme"], "orgs": ["x"]
+    }));
+    let who = v.verify(&token, NOW_MS).unwrap();
+    assert_eq!(
+        (who.user_id.as_str(), who.orgs.as_slice()),
+        ("u-77", &["acme".to_string()][..])
+    );
+    assert_eq!(
+        v.verify(&hs256(json!({})), NOW_MS),
+        Err(AuthError::MissingUserId),
+        "sub is no longer tried"
+    );
+}
+
+/// A Keycloak-style access token: OIDC profile names only.
+#[test]
+fn oidc_profile_claims_reach_the_identity() {
+    let token = hs256(json!({
+        "sub": "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", "preferred_username": "jdoe",
+        "given_name": "Jane", "family_name": "Doe", "picture": "https://img.example/j.png"
+    }));
+    let who = hs_verifier().verify(&token, NOW_MS).unwrap();
+    assert_eq!(who.user_id, "f81d4fae-7dec-11d0-a765-00a0c91e6bf6");
+    assert_eq!(who.display_name(), "Jane Doe");
+    assert_eq!(who.username(), "jdoe");
+    assert_eq!(
+        who.profile.avatar.as_deref(),
+        Some("https://img.example/j.png")
+    );
 }

@@ -1,5 +1,14 @@
-//! Settings read from `[vars]` (SPEC §7), with the contract's defaults, and the Origin
-//! allow-list. Parsing is pure: the platform hands in a lookup function.
+//! Settings read from `[vars]` (SPEC §7) with the contract's defaults, the claim names of
+//! SPEC §8, the Origin allow-list and the server key list; and every [`Problem`] found while
+//! reading them, so that a bad value is reported instead of silently replaced. A bad value
+//! still keeps its default. Parsing is pure: the platform hands in a lookup function.
+
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use super::auth::AuthConfigError;
+use super::identity::ClaimNames;
 
 /// Limits and behaviour knobs. Every field has the documented default.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,47 +24,239 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
 }
 
+/// A number read from `[vars]`: its name, its default (and the default as messages quote
+/// it), and the rule a value must follow.
+struct Number<T> {
+    var: &'static str,
+    default: T,
+    text: &'static str,
+    ok: fn(T) -> bool,
+    rule: &'static str,
+}
+
+const WHOLE_1: &str = "a whole number of at least 1";
+const MAX_FRAME_BYTES: Number<usize> = Number {
+    var: "MAX_FRAME_BYTES",
+    default: 65_536,
+    text: "65536",
+    ok: |v| v >= 1024,
+    rule: "a whole number of at least 1024",
+};
+const MAX_CONTENT_CHARS: Number<usize> = Number {
+    var: "MAX_CONTENT_CHARS",
+    default: 4_000,
+    text: "4000",
+    ok: |v| v >= 1,
+    rule: WHOLE_1,
+};
+const RATE_PER_SEC: Number<f64> = Number {
+    var: "RATE_PER_SEC",
+    default: 10.0,
+    text: "10",
+    ok: |v| v.is_finite() && v > 0.0,
+    rule: "a number above 0",
+};
+const RATE_BURST: Number<f64> = Number {
+    var: "RATE_BURST",
+    default: 30.0,
+    text: "30",
+    ok: |v| v.is_finite() && v >= 1.0,
+    rule: "a number of at least 1",
+};
+const MAX_SOCKETS_PER_USER: Number<usize> = Number {
+    var: "MAX_SOCKETS_PER_USER",
+    default: 10,
+    text: "10",
+    ok: |v| v >= 1,
+    rule: WHOLE_1,
+};
+const RESUME_LIMIT: Number<u64> = Number {
+    var: "RESUME_LIMIT",
+    default: 1_000,
+    text: "1000",
+    ok: |v| v >= 1,
+    rule: WHOLE_1,
+};
+const PRESENCE_GRACE_MS: Number<i64> = Number {
+    var: "PRESENCE_GRACE_MS",
+    default: 3_000,
+    text: "3000",
+    ok: |v| v >= 0,
+    rule: "a whole number of at least 0",
+};
+const ORG_EVENT_RETENTION: Number<u64> = Number {
+    var: "ORG_EVENT_RETENTION",
+    default: 1_000,
+    text: "1000",
+    ok: |v| v >= 1,
+    rule: WHOLE_1,
+};
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            max_frame_bytes: 65_536,
-            max_content_chars: 4_000,
-            rate_per_sec: 10.0,
-            rate_burst: 30.0,
-            max_sockets_per_user: 10,
-            resume_limit: 1_000,
-            presence_grace_ms: 3_000,
-            org_event_retention: 1_000,
+            max_frame_bytes: MAX_FRAME_BYTES.default,
+            max_content_chars: MAX_CONTENT_CHARS.default,
+            rate_per_sec: RATE_PER_SEC.default,
+            rate_burst: RATE_BURST.default,
+            max_sockets_per_user: MAX_SOCKETS_PER_USER.default,
+            resume_limit: RESUME_LIMIT.default,
+            presence_grace_ms: PRESENCE_GRACE_MS.default,
+            org_event_retention: ORG_EVENT_RETENTION.default,
             allowed_origins: Vec::new(),
         }
     }
 }
 
+/// Something wrong with the configuration. The message names the variable and what is
+/// wrong, for the log; it never holds a secret's value (numbers from `[vars]` are quoted).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error("{var}={value:?} is not a number; the default {default} is used")]
+    Unparsable {
+        var: &'static str,
+        value: String,
+        default: &'static str,
+    },
+    #[error("{var}={value:?} is out of range (must be {rule}); the default {default} is used")]
+    OutOfRange {
+        var: &'static str,
+        value: String,
+        rule: &'static str,
+        default: &'static str,
+    },
+    #[error("{var} names no claim; the default {default:?} is used")]
+    EmptyList {
+        var: &'static str,
+        default: &'static str,
+    },
+    #[error("neither JWT_SECRET nor a usable JWT_JWKS key is set: every token is refused")]
+    NoTokenKeys,
+    #[error("API_KEY is not set: every /api/ call is refused with 401")]
+    NoApiKey,
+    #[error("DEV_TOKENS is on: GET /dev/token signs a token for anyone (development only)")]
+    DevTokensOn,
+    #[error("ALLOWED_ORIGINS contains \"*\": any web page may open sockets (development only)")]
+    AnyOrigin,
+    #[error("{0}")]
+    Jwks(#[from] AuthConfigError),
+}
+
+/// How bad a [`Problem`] is: an error leaves a part of the service unusable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Problem {
+    /// The variable the problem is about.
+    pub fn var(&self) -> &'static str {
+        match self {
+            Problem::Unparsable { var, .. }
+            | Problem::OutOfRange { var, .. }
+            | Problem::EmptyList { var, .. } => var,
+            Problem::NoTokenKeys => "JWT_SECRET",
+            Problem::NoApiKey => "API_KEY",
+            Problem::DevTokensOn => "DEV_TOKENS",
+            Problem::AnyOrigin => "ALLOWED_ORIGINS",
+            Problem::Jwks(_) => "JWT_JWKS",
+        }
+    }
+
+    /// A stable word for the kind of problem (shown by `GET /healthz?deep=1`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Problem::Unparsable { .. } => "unparsable",
+            Problem::OutOfRange { .. } => "out_of_range",
+            Problem::EmptyList { .. } => "empty",
+            Problem::NoTokenKeys | Problem::NoApiKey => "missing",
+            Problem::DevTokensOn | Problem::AnyOrigin => "development_only",
+            Problem::Jwks(AuthConfigError::Jwks(_)) => "invalid",
+            Problem::Jwks(AuthConfigError::JwksKeySkipped { .. }) => "key_skipped",
+        }
+    }
+
+    pub fn severity(&self) -> Severity {
+        match self {
+            Problem::NoTokenKeys | Problem::NoApiKey | Problem::Jwks(AuthConfigError::Jwks(_)) => {
+                Severity::Error
+            }
+            _ => Severity::Warning,
+        }
+    }
+}
+
+/// Reads `[vars]` through `get`, collecting problems.
+struct Reader<'a, F> {
+    get: &'a F,
+    problems: Vec<Problem>,
+}
+
+impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
+    /// The value of `var` when set to something other than blanks.
+    fn text(&self, var: &str) -> Option<String> {
+        (self.get)(var).filter(|v| !v.trim().is_empty())
+    }
+
+    /// The value of `n.var` when it follows the rule; else the default, and a problem when
+    /// a value was set. A number that does not fit the type (a negative count, a fraction)
+    /// is out of range rather than unparsable.
+    fn number<T: FromStr + Copy>(&mut self, n: &Number<T>) -> T {
+        let Some(raw) = self.text(n.var) else {
+            return n.default;
+        };
+        let (trimmed, value) = (raw.trim(), quoted(&raw));
+        let (var, default) = (n.var, n.text);
+        self.problems.push(match trimmed.parse::<T>() {
+            Ok(v) if (n.ok)(v) => return v,
+            Err(_) if trimmed.parse::<f64>().is_err() => Problem::Unparsable {
+                var,
+                value,
+                default,
+            },
+            _ => Problem::OutOfRange {
+                var,
+                value,
+                rule: n.rule,
+                default,
+            },
+        });
+        n.default
+    }
+}
+
+/// A `[vars]` value as quoted in a log line: at most 32 characters.
+fn quoted(value: &str) -> String {
+    value.chars().take(32).collect()
+}
+
 impl Settings {
-    /// Reads each setting by its `[vars]` name; missing or unparsable values keep the default.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
-        let d = Settings::default();
-        fn num<T: std::str::FromStr>(v: Option<String>, default: T) -> T {
-            v.and_then(|s| s.trim().parse().ok()).unwrap_or(default)
+    /// Reads each setting by its `[vars]` name; a missing value keeps the default, and so
+    /// does a bad one, which is also reported.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> (Self, Vec<Problem>) {
+        let mut r = Reader {
+            get: &get,
+            problems: Vec::new(),
+        };
+        let settings = Settings {
+            max_frame_bytes: r.number(&MAX_FRAME_BYTES),
+            max_content_chars: r.number(&MAX_CONTENT_CHARS),
+            rate_per_sec: r.number(&RATE_PER_SEC),
+            rate_burst: r.number(&RATE_BURST),
+            max_sockets_per_user: r.number(&MAX_SOCKETS_PER_USER),
+            resume_limit: r.number(&RESUME_LIMIT),
+            presence_grace_ms: r.number(&PRESENCE_GRACE_MS),
+            org_event_retention: r.number(&ORG_EVENT_RETENTION),
+            allowed_origins: comma_list(r.text("ALLOWED_ORIGINS"))
+                .into_iter()
+                .map(|o| o.trim_end_matches('/').to_string())
+                .collect(),
+        };
+        if settings.allowed_origins.iter().any(|o| o == "*") {
+            r.problems.push(Problem::AnyOrigin);
         }
-        Settings {
-            max_frame_bytes: num(get("MAX_FRAME_BYTES"), d.max_frame_bytes),
-            max_content_chars: num(get("MAX_CONTENT_CHARS"), d.max_content_chars),
-            rate_per_sec: num(get("RATE_PER_SEC"), d.rate_per_sec),
-            rate_burst: num(get("RATE_BURST"), d.rate_burst),
-            max_sockets_per_user: num(get("MAX_SOCKETS_PER_USER"), d.max_sockets_per_user),
-            resume_limit: num(get("RESUME_LIMIT"), d.resume_limit),
-            presence_grace_ms: num(get("PRESENCE_GRACE_MS"), d.presence_grace_ms),
-            org_event_retention: num(get("ORG_EVENT_RETENTION"), d.org_event_retention),
-            allowed_origins: get("ALLOWED_ORIGINS")
-                .map(|s| {
-                    s.split(',')
-                        .map(|o| o.trim().trim_end_matches('/').to_string())
-                        .filter(|o| !o.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
-        }
+        (settings, r.problems)
     }
 
     /// Requests without `Origin` (servers, mobile apps) pass; browsers must be listed.
@@ -72,8 +273,56 @@ impl Settings {
     }
 }
 
+/// `JWT_USER_ID_CLAIM` (comma list, tried in order) and `JWT_ORGS_CLAIM`; a list that
+/// names nothing keeps the default and is reported.
+pub fn claim_names(get: impl Fn(&str) -> Option<String>) -> (ClaimNames, Vec<Problem>) {
+    let text = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+    let mut names = ClaimNames::default();
+    let mut problems = Vec::new();
+    if let Some(raw) = text("JWT_USER_ID_CLAIM") {
+        match comma_list(Some(raw)) {
+            list if list.is_empty() => problems.push(Problem::EmptyList {
+                var: "JWT_USER_ID_CLAIM",
+                default: "sub,user_id",
+            }),
+            list => names.user_id = list,
+        }
+    }
+    if let Some(orgs) = text("JWT_ORGS_CLAIM") {
+        names.orgs = orgs.trim().to_string();
+    }
+    (names, problems)
+}
+
+/// Problems of the secrets and switches: no way to verify a token, no server key, and
+/// development tokens switched on.
+pub fn secret_problems(
+    has_token_keys: bool,
+    api_keys: &[String],
+    dev_tokens: bool,
+) -> Vec<Problem> {
+    [
+        (!has_token_keys).then_some(Problem::NoTokenKeys),
+        api_keys.is_empty().then_some(Problem::NoApiKey),
+        dev_tokens.then_some(Problem::DevTokensOn),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// `DEV_TOKENS`: on for `1` or `true`.
+pub fn dev_tokens_on(raw: Option<String>) -> bool {
+    raw.is_some_and(|v| matches!(v.trim(), "1" | "true"))
+}
+
 /// Splits a comma list of server API keys (several allow rotation).
 pub fn api_keys(raw: Option<String>) -> Vec<String> {
+    comma_list(raw)
+}
+
+/// The non-empty, trimmed items of a comma list.
+fn comma_list(raw: Option<String>) -> Vec<String> {
     raw.map(|s| {
         s.split(',')
             .map(str::trim)
@@ -84,65 +333,47 @@ pub fn api_keys(raw: Option<String>) -> Vec<String> {
     .unwrap_or_default()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A problem as `GET /healthz?deep=1` shows it: the variable and the kind, no value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProblemName {
+    pub var: &'static str,
+    pub kind: &'static str,
+}
 
-    #[test]
-    fn defaults_match_the_contract() {
-        let s = Settings::from_lookup(|_| None);
-        assert_eq!(s, Settings::default());
-        assert_eq!(
-            (s.max_frame_bytes, s.max_content_chars, s.resume_limit),
-            (65_536, 4_000, 1_000)
-        );
-        assert_eq!(
-            (s.rate_per_sec, s.rate_burst, s.max_sockets_per_user),
-            (10.0, 30.0, 10)
-        );
-        assert_eq!(s.presence_grace_ms, 3_000);
+/// The body of `GET /healthz?deep=1`: healthy when D1 answers; configuration problems are
+/// listed but do not make it unhealthy (the service runs with the defaults).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeepHealth {
+    pub ok: bool,
+    pub d1: &'static str,
+    pub problems: Vec<ProblemName>,
+}
+
+impl DeepHealth {
+    pub fn new(d1_reachable: bool, problems: &[Problem]) -> Self {
+        DeepHealth {
+            ok: d1_reachable,
+            d1: if d1_reachable { "ok" } else { "unreachable" },
+            problems: problems
+                .iter()
+                .map(|p| ProblemName {
+                    var: p.var(),
+                    kind: p.kind(),
+                })
+                .collect(),
+        }
     }
 
-    #[test]
-    fn vars_override_and_garbage_keeps_defaults() {
-        let s = Settings::from_lookup(|k| match k {
-            "MAX_FRAME_BYTES" => Some("1024".into()),
-            "RESUME_LIMIT" => Some("lots".into()),
-            "ALLOWED_ORIGINS" => Some("https://app.example, http://localhost:3000/".into()),
-            _ => None,
-        });
-        assert_eq!(s.max_frame_bytes, 1024);
-        assert_eq!(s.resume_limit, 1_000);
-        assert_eq!(
-            s.allowed_origins,
-            vec!["https://app.example", "http://localhost:3000"]
-        );
-    }
-
-    #[test]
-    fn origin_allow_list() {
-        let s = Settings {
-            allowed_origins: vec!["https://app.example".into()],
-            ..Settings::default()
-        };
-        assert!(s.origin_allowed(None));
-        assert!(s.origin_allowed(Some("https://app.example")));
-        assert!(!s.origin_allowed(Some("https://evil.example")));
-        assert!(!s.origin_allowed(Some("https://app.example.evil.example")));
-        let any = Settings {
-            allowed_origins: vec!["*".into()],
-            ..Settings::default()
-        };
-        assert!(any.origin_allowed(Some("https://whatever.example")));
-        assert!(
-            !Settings::default().origin_allowed(Some("https://app.example")),
-            "empty list allows no browser"
-        );
-    }
-
-    #[test]
-    fn api_keys_split_on_commas() {
-        assert_eq!(api_keys(Some(" a, b ,,".into())), vec!["a", "b"]);
-        assert!(api_keys(None).is_empty());
+    /// 200 when healthy, else 503 (so a load balancer or uptime check sees it).
+    pub fn status(&self) -> u16 {
+        if self.ok {
+            200
+        } else {
+            503
+        }
     }
 }
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

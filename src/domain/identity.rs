@@ -1,10 +1,18 @@
 //! Who a verified user is: the user id, the optional profile claims carried into events,
 //! and the orgs the token grants. This is what the Worker hands to an object.
 //!
+//! Reading them from a token's claims follows SPEC §8: the user id is the first present
+//! claim of `JWT_USER_ID_CLAIM` (string or integer), the orgs come from `JWT_ORGS_CLAIM`,
+//! and absent profile claims fall back to their OIDC names.
+//!
 //! Profile strings are capped in bytes so that an identity always fits a socket attachment
 //! (the runtime keeps attachments small; 2 KiB is the budget here).
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::auth::AuthError;
+use super::ids::Id;
 
 /// Longest profile string kept, in UTF-8 bytes (longer values are cut at a character
 /// boundary). Bytes, not characters: six fields of 4-byte emoji must fit as well as ASCII.
@@ -42,6 +50,87 @@ impl Profile {
             last_name: cap(self.last_name),
             avatar: cap(self.avatar),
         }
+    }
+}
+
+impl Profile {
+    /// The profile claims of a token: ours first, else the OIDC standard names
+    /// (`preferred_username`, `given_name`, `family_name`, `picture`); `name` falls back
+    /// to "given_name family_name", then to the username. Empty strings count as absent.
+    pub fn from_claims(claims: &Map<String, Value>) -> Self {
+        let text = |k: &str| {
+            claims
+                .get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.trim().is_empty())
+                .map(String::from)
+        };
+        let either = |ours: &str, oidc: &str| text(ours).or_else(|| text(oidc));
+        let username = either("username", "preferred_username");
+        let full_name = match (text("given_name"), text("family_name")) {
+            (Some(given), Some(family)) => Some(format!("{given} {family}")),
+            (given, family) => given.or(family),
+        };
+        Profile {
+            name: text("name").or(full_name).or_else(|| username.clone()),
+            username,
+            email: text("email"),
+            first_name: either("first_name", "given_name"),
+            last_name: either("last_name", "family_name"),
+            avatar: either("avatar", "picture"),
+        }
+    }
+}
+
+/// Which claims name the user and their orgs: `JWT_USER_ID_CLAIM` (tried in order) and
+/// `JWT_ORGS_CLAIM`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimNames {
+    pub user_id: Vec<String>,
+    pub orgs: String,
+}
+
+impl Default for ClaimNames {
+    /// `sub,user_id` (OIDC, then Django REST Framework SimpleJWT) and `orgs`.
+    fn default() -> Self {
+        ClaimNames {
+            user_id: vec!["sub".into(), "user_id".into()],
+            orgs: "orgs".into(),
+        }
+    }
+}
+
+impl ClaimNames {
+    /// The user id: the first configured claim that is present (not null) decides; its
+    /// value must be a string or an integer that is a valid id.
+    pub fn user_id(&self, claims: &Map<String, Value>) -> Result<Id, AuthError> {
+        let value = self
+            .user_id
+            .iter()
+            .find_map(|k| claims.get(k).filter(|v| !v.is_null()))
+            .ok_or(AuthError::MissingUserId)?;
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+            _ => return Err(AuthError::Subject),
+        };
+        Id::parse(&text).map_err(|_| AuthError::Subject)
+    }
+
+    /// The org ids of the orgs claim (an array of strings or integers); entries that are
+    /// not valid ids are dropped.
+    pub fn orgs(&self, claims: &Map<String, Value>) -> Vec<String> {
+        let Some(list) = claims.get(&self.orgs).and_then(Value::as_array) else {
+            return Vec::new();
+        };
+        list.iter()
+            .filter_map(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+                _ => None,
+            })
+            .filter(|s| Id::parse(s).is_ok())
+            .collect()
     }
 }
 
@@ -109,6 +198,111 @@ impl Identity {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().expect("a JSON object").clone()
+    }
+
+    #[test]
+    fn oidc_profile_claims_fill_in_for_absent_ones() {
+        let p = Profile::from_claims(&map(json!({
+            "preferred_username": "jdoe", "given_name": "Jane", "family_name": "Doe",
+            "picture": "https://img.example/j.png", "email": "j@x.io"
+        })));
+        assert_eq!(p.username.as_deref(), Some("jdoe"));
+        assert_eq!(p.first_name.as_deref(), Some("Jane"));
+        assert_eq!(p.last_name.as_deref(), Some("Doe"));
+        assert_eq!(p.avatar.as_deref(), Some("https://img.example/j.png"));
+        assert_eq!(
+            p.name.as_deref(),
+            Some("Jane Doe"),
+            "given_name family_name"
+        );
+        assert_eq!(p.email.as_deref(), Some("j@x.io"));
+    }
+
+    #[test]
+    fn our_profile_claims_win_over_oidc_ones() {
+        let p = Profile::from_claims(&map(json!({
+            "name": "Ann L.", "username": "ann", "preferred_username": "oidc-ann",
+            "first_name": "Ann", "given_name": "Anna", "last_name": "Lee",
+            "family_name": "Li", "avatar": "a.png", "picture": "p.png"
+        })));
+        let got = [&p.name, &p.username, &p.first_name, &p.last_name, &p.avatar]
+            .map(|f| f.as_deref().unwrap_or_default());
+        assert_eq!(got, ["Ann L.", "ann", "Ann", "Lee", "a.png"]);
+    }
+
+    #[test]
+    fn name_falls_back_to_one_oidc_name_then_the_username() {
+        let only_given = Profile::from_claims(&map(json!({"given_name": "Jane"})));
+        assert_eq!(only_given.name.as_deref(), Some("Jane"));
+        let only_user = Profile::from_claims(&map(json!({"preferred_username": "jdoe"})));
+        assert_eq!(only_user.name.as_deref(), Some("jdoe"));
+        let blank = Profile::from_claims(&map(json!({"name": " ", "username": "ann"})));
+        assert_eq!(
+            blank.name.as_deref(),
+            Some("ann"),
+            "an empty name is absent"
+        );
+        assert_eq!(Profile::from_claims(&map(json!({}))), Profile::default());
+    }
+
+    #[test]
+    fn user_id_claims_are_tried_in_order() {
+        let names = ClaimNames::default();
+        let simplejwt = map(json!({"token_type": "access", "user_id": 42, "jti": "x"}));
+        assert_eq!(names.user_id(&simplejwt).unwrap().as_str(), "42");
+        let both = map(json!({"sub": "oidc-1", "user_id": 42}));
+        assert_eq!(
+            names.user_id(&both).unwrap().as_str(),
+            "oidc-1",
+            "sub first"
+        );
+        let null_sub = map(json!({"sub": null, "user_id": "u7"}));
+        assert_eq!(names.user_id(&null_sub).unwrap().as_str(), "u7");
+        let custom = ClaimNames {
+            user_id: vec!["uid".into()],
+            ..ClaimNames::default()
+        };
+        assert_eq!(custom.user_id(&both), Err(AuthError::MissingUserId));
+        let uid = map(json!({"sub": "ignored", "uid": "u-9"}));
+        assert_eq!(custom.user_id(&uid).unwrap().as_str(), "u-9");
+    }
+
+    #[test]
+    fn user_id_must_be_a_string_or_an_integer_that_is_an_id() {
+        let names = ClaimNames::default();
+        assert_eq!(
+            names.user_id(&map(json!({}))),
+            Err(AuthError::MissingUserId)
+        );
+        for bad in [
+            json!(1.5),
+            json!(true),
+            json!(["a"]),
+            json!("a b"),
+            json!(""),
+        ] {
+            let claims = map(json!({ "sub": bad }));
+            assert_eq!(names.user_id(&claims), Err(AuthError::Subject), "{bad}");
+        }
+        let negative = map(json!({"user_id": -3}));
+        assert_eq!(names.user_id(&negative).unwrap().as_str(), "-3");
+    }
+
+    #[test]
+    fn orgs_come_from_the_configured_claim() {
+        let claims = map(json!({"orgs": ["a"], "groups": ["acme", 7, 1.5, "bad id", null]}));
+        assert_eq!(ClaimNames::default().orgs(&claims), vec!["a".to_string()]);
+        let groups = ClaimNames {
+            orgs: "groups".into(),
+            ..ClaimNames::default()
+        };
+        assert_eq!(groups.orgs(&claims), vec!["acme".to_string(), "7".into()]);
+        assert!(groups.orgs(&map(json!({"groups": "acme"}))).is_empty());
+    }
 
     #[test]
     fn expiry_instant_is_the_first_expired_millisecond() {

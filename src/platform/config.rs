@@ -1,5 +1,7 @@
-//! Reads the Worker's environment: `[vars]` into [`Settings`], secrets into the JWT verifier
-//! and the server API keys. Built once per isolate and reused across requests.
+//! Reads the Worker's environment: `[vars]` into [`Settings`], secrets and claim names into
+//! the JWT verifier, the server API keys. Built once per isolate on its first request and
+//! reused; every configuration problem is logged then, once per isolate, by variable name
+//! (never with a secret's value), and kept for `GET /healthz?deep=1`.
 
 use std::cell::OnceCell;
 use std::rc::Rc;
@@ -7,7 +9,9 @@ use std::rc::Rc;
 use worker::Env;
 
 use crate::domain::auth::JwtVerifier;
-use crate::domain::config::{api_keys, Settings};
+use crate::domain::config::{
+    api_keys, claim_names, dev_tokens_on, secret_problems, Problem, Settings, Severity,
+};
 
 /// Everything the Worker needs from its environment.
 pub struct Config {
@@ -16,6 +20,8 @@ pub struct Config {
     pub api_keys: Vec<String>,
     /// `DEV_TOKENS=1` in `.dev.vars` enables `GET /dev/token` (never set it in production).
     pub dev_tokens: bool,
+    /// What was wrong with the environment (already logged).
+    pub problems: Vec<Problem>,
 }
 
 thread_local! {
@@ -30,41 +36,55 @@ pub fn var(env: &Env, name: &str) -> Option<String> {
         .ok()
 }
 
-/// Settings alone, for objects (they never verify tokens).
+/// Settings alone, for objects (they never verify tokens). Problems are not logged here:
+/// the Worker logs them once, and every object would repeat them.
 pub fn settings(env: &Env) -> Settings {
-    Settings::from_lookup(|k| var(env, k))
+    Settings::from_lookup(|k| var(env, k)).0
 }
 
-/// The isolate's config, built on first use. A bad `JWT_JWKS` is logged and leaves only
-/// HS256 (if configured): tokens for the broken keys are then refused, never accepted.
+/// The isolate's config, built and checked on first use.
 pub fn config(env: &Env) -> Rc<Config> {
     CONFIG.with(|cell| {
         cell.get_or_init(|| {
-            let verifier = JwtVerifier::new(
-                var(env, "JWT_SECRET").as_deref(),
-                var(env, "JWT_JWKS").as_deref(),
-                var(env, "JWT_ISSUER").as_deref(),
-                var(env, "JWT_AUDIENCE").as_deref(),
-            )
-            .unwrap_or_else(|e| {
-                // Fail closed: keys from the broken set are refused, and the issuer and
-                // audience checks still apply to HS256 tokens.
-                worker::console_error!("configuration: {e}");
-                JwtVerifier::new(
-                    var(env, "JWT_SECRET").as_deref(),
-                    None,
-                    var(env, "JWT_ISSUER").as_deref(),
-                    var(env, "JWT_AUDIENCE").as_deref(),
-                )
-                .unwrap_or_default()
-            });
-            Rc::new(Config {
-                settings: settings(env),
-                verifier,
-                api_keys: api_keys(var(env, "API_KEY")),
-                dev_tokens: var(env, "DEV_TOKENS").is_some_and(|v| v == "1" || v == "true"),
-            })
+            let config = load(env);
+            log_problems(&config.problems);
+            Rc::new(config)
         })
         .clone()
     })
+}
+
+fn load(env: &Env) -> Config {
+    let get = |k: &str| var(env, k);
+    let (settings, mut problems) = Settings::from_lookup(get);
+    let (claims, claim_problems) = claim_names(get);
+    problems.extend(claim_problems);
+    // Unusable JWKS keys are left out: tokens for them are refused, never accepted.
+    let (verifier, jwks_problems) = JwtVerifier::new(
+        get("JWT_SECRET").as_deref(),
+        get("JWT_JWKS").as_deref(),
+        get("JWT_ISSUER").as_deref(),
+        get("JWT_AUDIENCE").as_deref(),
+    );
+    problems.extend(jwks_problems.into_iter().map(Problem::from));
+    let verifier = verifier.with_claims(claims);
+    let api_keys = api_keys(get("API_KEY"));
+    let dev_tokens = dev_tokens_on(get("DEV_TOKENS"));
+    problems.extend(secret_problems(verifier.has_keys(), &api_keys, dev_tokens));
+    Config {
+        settings,
+        verifier,
+        api_keys,
+        dev_tokens,
+        problems,
+    }
+}
+
+fn log_problems(problems: &[Problem]) {
+    for p in problems {
+        match p.severity() {
+            Severity::Error => worker::console_error!("configuration: {p}"),
+            Severity::Warning => worker::console_warn!("configuration: {p}"),
+        }
+    }
 }

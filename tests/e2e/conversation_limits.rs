@@ -13,12 +13,14 @@ use crate::conversation_api::post;
 use libtest_mimic::Trial;
 
 /// A window of 3 events, 2 sockets per user, and 5 frames of burst refilling at one frame
-/// per 100 s: a socket that used its burst stays limited for the rest of a trial.
-const VARS: &[(&str, &str)] = &[
+/// per 100 s: a socket that used its burst stays limited for the rest of a trial. Also an
+/// unparsable `MAX_FRAME_BYTES` (its default applies) for `gateway`'s configuration trial.
+pub const VARS: &[(&str, &str)] = &[
     ("RESUME_LIMIT", "3"),
     ("MAX_SOCKETS_PER_USER", "2"),
     ("RATE_PER_SEC", "0.01"),
     ("RATE_BURST", "5"),
+    ("MAX_FRAME_BYTES", "lots"),
 ];
 const BURST: u64 = 5;
 

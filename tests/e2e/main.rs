@@ -23,6 +23,7 @@ mod conversation_limits;
 mod conversation_members;
 mod conversation_sync;
 mod durability;
+mod gateway;
 mod http;
 mod inbox;
 mod inbox_sync;
@@ -46,6 +47,7 @@ fn main() {
     trials.extend(conversation_limits::trials());
     trials.extend(conversation_members::trials());
     trials.extend(conversation_sync::trials());
+    trials.extend(gateway::trials());
     trials.extend(inbox::trials());
     trials.extend(inbox_sync::trials());
     trials.extend(org::trials());

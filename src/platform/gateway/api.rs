@@ -1,7 +1,8 @@
 //! The server HTTP API (`/api/*`): checks the caller (server key, or a user JWT where the
-//! contract allows it), the body (JSON, size), then forwards to the object that owns the
-//! stream (`POST /api/notifications`, which may reach many inboxes, is in `notify`).
-//! Objects answer in the API's own error shape.
+//! contract allows it), the body (JSON, size: a `Content-Length` over the limit is refused
+//! before the body is read, a chunked body once read), then forwards to the object that
+//! owns the stream (`POST /api/notifications`, which may reach many inboxes, is in
+//! `notify`). Objects answer in the API's own error shape.
 
 use worker::*;
 
@@ -78,10 +79,14 @@ async fn checked(req: &mut Request, caller: &Caller, route: &ApiRoute) -> Result
     if !matches!(req.method(), Method::Post | Method::Put) {
         return Ok(Ok((None, key)));
     }
+    if declared_too_large(req.headers().get("Content-Length")?.as_deref()) {
+        return Ok(Err(ApiError::PayloadTooLarge));
+    }
     let json_type = req
         .headers()
         .get("Content-Type")?
         .is_some_and(|t| t.trim().starts_with("application/json"));
+    // Without a Content-Length (chunked) the size is known only once read.
     let body = req.text().await?;
     if body.len() > MAX_BODY_BYTES {
         return Ok(Err(ApiError::PayloadTooLarge));
@@ -96,6 +101,11 @@ async fn checked(req: &mut Request, caller: &Caller, route: &ApiRoute) -> Result
         return Ok(Err(ApiError::BadRequest("body is not valid JSON".into())));
     }
     Ok(Ok((Some(body), key)))
+}
+
+/// True when a `Content-Length` header announces more than [`MAX_BODY_BYTES`].
+fn declared_too_large(content_length: Option<&str>) -> bool {
+    content_length.and_then(|n| n.trim().parse::<u64>().ok()) > Some(MAX_BODY_BYTES as u64)
 }
 
 async fn forward(
@@ -143,4 +153,22 @@ async fn forward(
         fingerprint: None,
     };
     internal::command(env, &stream, cmd).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_length_over_the_limit_is_refused_before_reading() {
+        assert!(
+            !declared_too_large(Some("65536")),
+            "exactly the limit passes"
+        );
+        assert!(declared_too_large(Some("65537")));
+        assert!(declared_too_large(Some(" 99999999999 ")));
+        // Absent (chunked) or unreadable: decided after reading.
+        assert!(!declared_too_large(None));
+        assert!(!declared_too_large(Some("lots")));
+    }
 }

@@ -4,7 +4,8 @@
 //! production); otherwise the route answers the same JSON 404 as any unknown path.
 //!
 //! `?user=<id>&name=<n>&orgs=a,b&join=<conversation_id>` returns
-//! `{"token": "<HS256 JWT valid 1 h>", "user_id"}` signed with `JWT_SECRET`; with `join`,
+//! `{"token": "<HS256 JWT valid 1 h>", "user_id"}` signed with `JWT_SECRET`, the user id and
+//! orgs under the configured claim names (`JWT_USER_ID_CLAIM`'s first, `JWT_ORGS_CLAIM`); with `join`,
 //! the user is also added to that conversation server-side (so the API key never reaches
 //! a browser).
 
@@ -17,6 +18,7 @@ use serde_json::{json, Map, Value};
 use worker::{Env, Method, Request, Response, Result, Url};
 
 use crate::domain::errors::ApiError;
+use crate::domain::identity::ClaimNames;
 use crate::domain::ids::{Id, StreamKey};
 use crate::platform::config::{var, Config};
 use crate::platform::http;
@@ -40,7 +42,7 @@ pub async fn token(req: &Request, env: &Env, cfg: &Config) -> Result<Response> {
     let Some(secret) = var(env, "JWT_SECRET") else {
         return http::error(&ApiError::BadRequest("JWT_SECRET is not configured".into()));
     };
-    let claims = ask.claims(now_ms() / 1000);
+    let claims = ask.claims(now_ms() / 1000, cfg.verifier.claim_names());
     let Ok(token) = Hs256.token(&Header::empty(), &claims, &Hs256Key::new(secret)) else {
         return http::error(&ApiError::Internal);
     };
@@ -96,9 +98,10 @@ impl DevRequest {
     }
 
     /// The token's claims, issued at `now` (Unix seconds) and valid for [`TTL_SECS`].
-    fn claims(&self, now: i64) -> Claims<Map<String, Value>> {
+    fn claims(&self, now: i64, names: &ClaimNames) -> Claims<Map<String, Value>> {
         let mut custom = Map::new();
-        custom.insert("sub".into(), json!(self.user.as_str()));
+        let user_claim = names.user_id.first().map_or("sub", String::as_str);
+        custom.insert(user_claim.into(), json!(self.user.as_str()));
         custom.insert(
             "name".into(),
             json!(self.name.chars().take(64).collect::<String>()),
@@ -106,7 +109,7 @@ impl DevRequest {
         custom.insert("username".into(), json!(self.user.as_str()));
         if !self.orgs.is_empty() {
             let orgs: Vec<&str> = self.orgs.iter().map(Id::as_str).collect();
-            custom.insert("orgs".into(), json!(orgs));
+            custom.insert(names.orgs.clone(), json!(orgs));
         }
         let mut claims = Claims::new(custom);
         claims.issued_at = DateTime::from_timestamp(now, 0);

@@ -1,9 +1,11 @@
 //! The Worker's fetch handler: Origin check, routing, token check and forwarding to the
 //! right object. Nothing reaches an object before the Origin and the token are checked.
+//! Also `GET /healthz` (`?deep=1`: D1 reachability and the configuration problems).
 
 use worker::*;
 
 use crate::domain::auth::credentials;
+use crate::domain::config::DeepHealth;
 use crate::domain::errors::{ApiError, Close};
 use crate::domain::identity::Identity;
 use crate::domain::ids::{dm_conversation_id, Id, StreamKey, ONLINE_ORG};
@@ -39,6 +41,7 @@ async fn handle(req: Request, env: &Env, cfg: &Config) -> Result<Response> {
     }
     let upgrade = is_upgrade(&req)?;
     match route(req.method().as_ref(), &path) {
+        Ok(Route::Health) if wants_deep(&url) => deep_health(env, cfg).await,
         Ok(Route::Health) => http::json(200, &serde_json::json!({"ok": true})),
         Ok(Route::Socket(_)) if !upgrade => http::error(&ApiError::UpgradeRequired),
         Ok(Route::Socket(socket)) => open_socket(&req, env, cfg, socket).await,
@@ -51,6 +54,25 @@ async fn handle(req: Request, env: &Env, cfg: &Config) -> Result<Response> {
         Err(RouteError::MethodNotAllowed) => http::error(&ApiError::MethodNotAllowed),
         Err(RouteError::NotFound) => http::error(&ApiError::NotFound("no such endpoint".into())),
     }
+}
+
+/// `?deep=1` (or `true`) on `/healthz`.
+fn wants_deep(url: &Url) -> bool {
+    url.query_pairs()
+        .any(|(k, v)| k == "deep" && matches!(v.as_ref(), "1" | "true"))
+}
+
+/// D1 answers `SELECT 1` (else 503), and the configuration problems by name and kind.
+async fn deep_health(env: &Env, cfg: &Config) -> Result<Response> {
+    let d1 = match env.d1("DB") {
+        Ok(db) => db.prepare("SELECT 1").run().await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = &d1 {
+        console_error!("healthz: D1 unreachable: {e}");
+    }
+    let report = DeepHealth::new(d1.is_ok(), &cfg.problems);
+    http::json(report.status(), &report)
 }
 
 fn is_upgrade(req: &Request) -> Result<bool> {
@@ -122,4 +144,16 @@ fn stream_for(who: &Identity, socket: SocketRoute) -> Option<StreamKey> {
         SocketRoute::OrgEvents(org) => StreamKey::Org(org),
         SocketRoute::Online => StreamKey::Org(Id::parse(ONLINE_ORG).ok()?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_health_is_asked_for_with_deep_1_or_true() {
+        let deep = |q: &str| wants_deep(&Url::parse(&format!("http://x/healthz{q}")).unwrap());
+        assert!(deep("?deep=1") && deep("?deep=true") && deep("?a=b&deep=1"));
+        assert!(!deep("") && !deep("?deep=0") && !deep("?deep") && !deep("?shallow=1"));
+    }
 }
