@@ -364,7 +364,10 @@ async function startInbox() {
     toast(f.notification.title || f.notification.body || f.notification.message || "New notification");
   });
   inbox.on("notification_read", (f) => {
-    for (const id of f.notification_ids) {
+    // `mark_all_read` is one marker (`all`, `up_to_seq`): frames arrive in seq order, so every
+    // notification shown so far is covered by it.
+    const ids = f.all ? [...state.notifications.keys()] : f.notification_ids;
+    for (const id of ids) {
       const n = state.notifications.get(id);
       if (n) {
         n.read = true;
