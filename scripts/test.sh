@@ -48,6 +48,9 @@ node --test 'client/test/*.test.mjs'
 log "browser tests (chromium + wrangler dev)"
 node --test --test-concurrency=1 'tests/browser/*.test.mjs'
 
+log "Python package tests (pytest against the real Worker)"
+bash "$ROOT/python/run-tests.sh" -q
+
 log "wrangler deploy --dry-run (offline bundle check)"
 out="$(mktemp -d)"
 wrangler deploy --dry-run --outdir "$out" > "$out.log" 2>&1 || { cat "$out.log"; exit 1; }

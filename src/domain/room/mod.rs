@@ -141,68 +141,16 @@ pub fn handle(
     }
 }
 
-/// Stores the event and answers with an ack for the sender and the broadcast for all.
-fn commit(
-    store: &mut impl RoomStore,
-    seq: u64,
-    frame: ServerFrame,
-    change: Change,
-    message_id: Option<String>,
-) -> Result<Outcome, FrameError> {
-    let text = frame.to_text();
-    store
-        .commit(seq, &text, &change)
-        .map_err(|_| FrameError::new(ErrorCode::Unavailable, "could not store the event; retry"))?;
-    Ok(Outcome {
-        reply: vec![ack(message_id, seq)],
-        broadcast: Some(Broadcast {
-            text,
-            include_sender: true,
-        }),
-    })
-}
-
-fn ack(message_id: Option<String>, seq: u64) -> ServerFrame {
-    ServerFrame::Ack {
-        request_id: None,
-        message_id,
-        seq: Some(seq),
-    }
-}
-
-/// A message of this room that is not deleted.
-fn existing(store: &impl RoomStore, message_id: &str) -> Result<StoredMessage, FrameError> {
-    check_ref("message_id", message_id)?;
-    match store.message(message_id) {
-        Some(m) if !m.deleted => Ok(m),
-        _ => Err(FrameError::not_found("no such message")),
-    }
-}
-
-/// A live message sent by the actor: only the sender may edit or delete it.
-fn own(
-    store: &impl RoomStore,
-    actor: &Actor<'_>,
-    message_id: &str,
-    verb: &str,
-) -> Result<StoredMessage, FrameError> {
-    let msg = existing(store, message_id)?;
-    if msg.sender_id != actor.who.user_id {
-        return Err(FrameError::forbidden(format!(
-            "only the sender may {verb} a message"
-        )));
-    }
-    Ok(msg)
-}
-
 mod actions;
 mod checks;
+mod commit;
 mod emoji;
 mod erase;
 mod post;
 
 use actions::{delete, edit, reaction, receipt, typing};
 use checks::{check_content, check_emoji, check_ref};
+use commit::{ack, commit, existing, own};
 pub use erase::{erase_edit_frame, erase_message_frame, erase_message_response};
 pub use post::{post_message, sender_of};
 

@@ -83,8 +83,8 @@ pub async fn fan_out(
         };
         let mut resp = internal::command(env, &StreamKey::User(user.clone()), cmd)
             .await
-            .map_err(|_| ApiError::Unavailable)?;
-        let value: Value = resp.json().await.map_err(|_| ApiError::Internal)?;
+            .map_err(ApiError::from)?;
+        let value: Value = resp.json().await?;
         if resp.status_code() != 201 {
             return Err(relayed(resp.status_code(), &value));
         }

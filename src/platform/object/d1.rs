@@ -12,11 +12,11 @@ pub async fn query<T: serde::de::DeserializeOwned>(
     sql: String,
     args: &[JsValue],
 ) -> Result<Vec<T>, ApiError> {
-    let db = env.d1("DB").map_err(|_| ApiError::Unavailable)?;
-    let statement = db.prepare(sql).bind(args).map_err(|_| ApiError::Internal)?;
+    let db = env.d1("DB")?;
+    let statement = db.prepare(sql).bind(args)?;
     let result = statement.all().await.map_err(|e| {
         worker::console_error!("D1 read failed: {e}");
         ApiError::Unavailable
     })?;
-    result.results().map_err(|_| ApiError::Internal)
+    result.results().map_err(ApiError::from)
 }

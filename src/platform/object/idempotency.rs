@@ -179,11 +179,11 @@ where
     Fut: Future<Output = Result<(u16, Value), ApiError>>,
 {
     if let Some(key) = key {
-        let seen = check(sql, key, print, now_ms).map_err(|_| ApiError::Unavailable)?;
+        let seen = check(sql, key, print, now_ms)?;
         if let Some(answer) = answer(seen) {
             return answer;
         }
-        remember(sql, key, print, IN_PROGRESS, "", now_ms).map_err(|_| ApiError::Unavailable)?;
+        remember(sql, key, print, IN_PROGRESS, "", now_ms)?;
     }
     let result = work().await;
     if let Some(key) = key {
@@ -195,5 +195,5 @@ where
         };
     }
     let (status, value) = result?;
-    json(status, &value).map_err(|_| ApiError::Internal)
+    json(status, &value).map_err(ApiError::from)
 }

@@ -175,7 +175,7 @@ impl ConversationRoom {
     }
 
     async fn history(&self, req: &Request) -> Result<Response, ApiError> {
-        let url = req.url().map_err(|_| ApiError::Internal)?;
+        let url = req.url()?;
         let q = |k: &str| {
             url.query_pairs()
                 .find(|(n, _)| n == k)
@@ -211,7 +211,7 @@ impl ConversationRoom {
         };
         let page = super::history::page(&self.core.env, &conv, cursors, limit).await?;
         let body = json!({"messages": page.messages, "last_seq": upto, "has_more": page.has_more});
-        reply(200, &body).map_err(|_| ApiError::Internal)
+        reply(200, &body).map_err(ApiError::from)
     }
 }
 
