@@ -197,7 +197,10 @@ def test_the_async_client_covers_the_same_calls(worker: Worker, async_hooks: dic
     assert out["presence"] == {"users": []} and out["org_presence"] == {"users": []}
     assert (out["notify"]["notifications"][0]["user_id"], out["event"]["seq"]) == (kim, 1)
     assert (out["org_add"]["member"], out["org_remove"]["member"]) == (True, False)
-    assert out["history"]["last_seq"] == 1 and out["inbox"]["last_seq"] == 1
+    # Pages stop at the seq D1 is complete up to (SPEC §12), which may still lag by the
+    # outbox delay: whatever it is, the page holds exactly the events up to it.
+    for page, rows in ((out["history"], "messages"), (out["inbox"], "notifications")):
+        assert page["last_seq"] in (0, 1) and len(page[rows]) == page["last_seq"], page
 
 
 def test_a_lost_answer_is_retried_and_the_work_is_done_once(worker: Worker, rt: Client, uid: str) -> None:
