@@ -28,6 +28,7 @@ mod inbox;
 mod inbox_sync;
 mod org;
 mod org_presence;
+mod reads;
 mod socket;
 mod storage;
 
@@ -50,6 +51,7 @@ fn main() {
     trials.extend(inbox_sync::trials());
     trials.extend(org::trials());
     trials.extend(org_presence::trials());
+    trials.extend(reads::trials());
     trials.extend(storage::trials());
     trials.extend(durability::trials());
     if args.list {
