@@ -2,9 +2,6 @@
 //! (`RESUME_LIMIT`), sockets per user (`MAX_SOCKETS_PER_USER`) and a rate bucket that barely
 //! refills, to see that hibernation keeps its state. One tuned server serves these trials.
 
-use std::thread::sleep;
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use crate::common::{token, trial, tuned_server, unique, with_token, Server, TestResult, Ws};
@@ -117,10 +114,10 @@ fn rate_survives_hibernation(s: &Server) -> TestResult {
         ws.send_json(&json!({"type": "ping", "timestamp": i}))?;
         assert_eq!(answer(&mut ws)?, json!({"type": "pong", "timestamp": i}));
     }
-    // Idle long enough for local workerd to hibernate the room (about 10 s). A bucket
-    // rebuilt from scratch on wake-up would be full again; the stored one has gained
-    // about 0.15 of a token.
-    sleep(Duration::from_secs(15));
+    // Idle until local workerd has evicted the room (a new instance answers). A bucket
+    // rebuilt from scratch on wake-up would be full again; the stored one has gained at
+    // most 0.01 token per second of the wait (under a minute: less than one token).
+    s.wait_evicted(&format!("/api/conversations/{room}/presence"))?;
     ws.send_json(&json!({"type": "ping", "timestamp": 99}))?;
     let limited = answer(&mut ws)?;
     assert_eq!(

@@ -65,11 +65,12 @@ pub fn inbox(s: &Server, user: &str, query: &str) -> Result<(Ws, Value), String>
     Ok((ws, hello))
 }
 
-/// The inbox's `last_seq`, read live from the object (not from D1): how many durable events
-/// the user's inbox holds.
-/// (The list's `last_seq` is D1's watermark, SPEC §12; `connection.established` is live.)
+/// The inbox's `last_seq`, read live from the object (its `connection.established`, not the
+/// inbox API, whose `last_seq` is how far D1 has caught up): how many durable events the
+/// user's inbox holds.
 pub fn last_seq(s: &Server, user: &str) -> Option<u64> {
-    let (_ws, hello) = inbox(s, user, "").expect("inbox socket");
+    let (ws, hello) = inbox(s, user, "").unwrap_or_else(|e| panic!("inbox of {user}: {e}"));
+    ws.close();
     hello["last_seq"].as_u64()
 }
 
@@ -174,7 +175,7 @@ fn mark_read_syncs(s: &Server) -> TestResult {
     let (mut phone, _) = inbox(s, &u, "")?;
     let (mut laptop, _) = inbox(s, &u, "")?;
     let id = notify(s, &u, "one").1["notifications"][0]["id"].clone();
-    let second = notify(s, &u, "two").1["notifications"][0]["id"].clone();
+    notify(s, &u, "two");
     for ws in [&mut phone, &mut laptop] {
         ws.recv_until("notification")?;
         ws.recv_until("notification")?;
@@ -200,16 +201,10 @@ fn mark_read_syncs(s: &Server) -> TestResult {
         assert_eq!(
             ws.recv_type("notification_read")?,
             json!({"type": "notification_read", "seq": 4, "notification_ids": [], "all": true, "up_to_seq": 3}),
-            "one marker for everything still unread, not every id"
+            "one marker: everything up to seq 3 is read"
         );
         assert_eq!(ws.recv_type("unread_count")?["count"], 0);
     }
-    phone.send_json(&json!({"type": "mark_read", "notification_id": second, "request_id": "2"}))?;
-    assert_eq!(
-        phone.recv_type("ack")?,
-        json!({"type": "ack", "request_id": "2"}),
-        "the marker covered the second one: marking it again stores nothing"
-    );
     phone.send_json(&json!({"type": "mark_read", "notification_id": "nope", "request_id": "x"}))?;
     let e = phone.recv_until("error")?;
     assert_eq!(

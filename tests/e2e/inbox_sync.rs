@@ -2,9 +2,6 @@
 //! by frame, resync when resuming is impossible, read state after a hibernation wake, and
 //! `Idempotency-Key` on publishes to one or several recipients.
 
-use std::thread::sleep;
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use crate::common::{error_code, trial, unique, Server, TestResult};
@@ -133,9 +130,9 @@ fn read_after_wake(s: &Server) -> TestResult {
     ws.recv_type("notification")?;
     ws.recv_type("unread_count")?;
     poll_d1_list(s, &u, "?unread=true", |p| p["notifications"][0]["id"] == id)?;
-    // Idle long enough for local workerd to hibernate the inbox (about 10 s): the frame
-    // below must then be handled by an object rebuilt from storage.
-    sleep(Duration::from_secs(12));
+    // Idle until local workerd has evicted the inbox (a new instance answers): the frame
+    // below is handled by an object rebuilt from storage.
+    s.wait_evicted(&format!("/api/users/{u}/notifications"))?;
     ws.send_json(&json!({"type": "mark_read", "notification_id": id, "request_id": "w1"}))?;
     assert_eq!(ws.recv_type("ack")?["request_id"], "w1");
     let page = poll_d1_list(s, &u, "?unread=true", |p| {

@@ -29,6 +29,8 @@ mod inbox;
 mod inbox_sync;
 mod org;
 mod org_presence;
+mod reads;
+mod revocation;
 mod socket;
 mod storage;
 
@@ -52,6 +54,8 @@ fn main() {
     trials.extend(inbox_sync::trials());
     trials.extend(org::trials());
     trials.extend(org_presence::trials());
+    trials.extend(reads::trials());
+    trials.extend(revocation::trials());
     trials.extend(storage::trials());
     trials.extend(durability::trials());
     if args.list {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 mod endpoint;
+mod evict;
 mod process;
 mod server;
 mod state;
@@ -290,6 +291,24 @@ impl Server {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> (u16, Value) {
+        let (status, value, _) = self.exchange(method, path, headers, body, None);
+        (status, value)
+    }
+
+    /// `GET path` with the server key → (status, body, the response's `header` if set).
+    pub fn get_with_header(&self, path: &str, header: &str) -> (u16, Value, Option<String>) {
+        let auth = format!("Bearer {}", api_key());
+        self.exchange("GET", path, &[("Authorization", &auth)], None, Some(header))
+    }
+
+    fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+        header: Option<&str>,
+    ) -> (u16, Value, Option<String>) {
         let mut req = agent().request(method, &self.url(path));
         for (name, value) in headers {
             req = req.set(name, value);
@@ -303,12 +322,13 @@ impl Server {
             Err(e) => panic!("{method} {path}: {e}"),
         };
         let status = response.status();
+        let wanted = header.and_then(|h| response.header(h)).map(str::to_string);
         let text = response.into_string().unwrap_or_default();
         let value = match text.trim() {
             "" => Value::Null,
             t => serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_string())),
         };
-        (status, value)
+        (status, value, wanted)
     }
 }
 

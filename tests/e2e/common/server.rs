@@ -137,6 +137,11 @@ impl Server {
         })
     }
 
+    /// This server's persisted state (`--persist-to`): D1 and the objects' SQLite files.
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
     /// The wrangler log so far (every start on this state dir appends to the same file).
     pub fn log_path(&self) -> &Path {
         &self.log_path
