@@ -28,6 +28,7 @@ mod inbox;
 mod inbox_sync;
 mod org;
 mod org_presence;
+mod outbox;
 mod reads;
 mod revocation;
 mod socket;
@@ -52,6 +53,7 @@ fn main() {
     trials.extend(inbox_sync::trials());
     trials.extend(org::trials());
     trials.extend(org_presence::trials());
+    trials.extend(outbox::trials());
     trials.extend(reads::trials());
     trials.extend(revocation::trials());
     trials.extend(storage::trials());
