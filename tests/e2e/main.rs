@@ -33,6 +33,7 @@ mod reads;
 mod revocation;
 mod socket;
 mod storage;
+mod storage_untouched;
 
 use libtest_mimic::Arguments;
 
@@ -57,6 +58,7 @@ fn main() {
     trials.extend(reads::trials());
     trials.extend(revocation::trials());
     trials.extend(storage::trials());
+    trials.extend(storage_untouched::trials());
     trials.extend(durability::trials());
     if args.list {
         libtest_mimic::run(&args, trials).exit();

@@ -5,6 +5,7 @@
 
 mod endpoint;
 mod evict;
+mod objects;
 mod process;
 mod server;
 mod state;
