@@ -17,7 +17,7 @@ const VARS: &[(&str, &str)] = &[
     ("RATE_PER_SEC", "0.01"),
     ("RATE_BURST", "5"),
 ];
-const BURST: u64 = 5;
+pub const BURST: u64 = 5;
 
 pub fn trials() -> Vec<Trial> {
     vec![
@@ -30,7 +30,8 @@ pub fn trials() -> Vec<Trial> {
     ]
 }
 
-fn tuned(name: &str, body: fn(&Server) -> TestResult) -> Trial {
+/// A trial on the tuned server (started by the first trial that needs it).
+pub fn tuned(name: &str, body: fn(&Server) -> TestResult) -> Trial {
     trial(name, move |_| body(tuned_server(VARS)))
 }
 

@@ -23,6 +23,7 @@ mod conversation_limits;
 mod conversation_members;
 mod conversation_sync;
 mod durability;
+mod frames;
 mod http;
 mod inbox;
 mod inbox_sync;
@@ -50,6 +51,7 @@ fn main() {
     trials.extend(conversation_limits::trials());
     trials.extend(conversation_members::trials());
     trials.extend(conversation_sync::trials());
+    trials.extend(frames::trials());
     trials.extend(inbox::trials());
     trials.extend(inbox_sync::trials());
     trials.extend(org::trials());
