@@ -31,6 +31,7 @@ mod org;
 mod org_presence;
 mod outbox;
 mod reads;
+mod recovery;
 mod revocation;
 mod socket;
 mod storage;
@@ -58,6 +59,7 @@ fn main() {
     trials.extend(org_presence::trials());
     trials.extend(outbox::trials());
     trials.extend(reads::trials());
+    trials.extend(recovery::trials());
     trials.extend(revocation::trials());
     trials.extend(storage::trials());
     trials.extend(storage_untouched::trials());

@@ -8,6 +8,7 @@
 //! of the room or inbox it used, on a server other trials use at the same time.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::process::Command;
 
 use super::Server;
@@ -33,6 +34,50 @@ for (const f of fs.readdirSync(dir)) {
 }
 console.log(JSON.stringify(out));
 "#;
+
+/// Runs one statement (with one text parameter) in the SQLite file of the object named
+/// `argv[2]` in dir `argv[1]`; fails if there is no such object.
+const WRITE_OBJECT: &str = r#"
+const fs = require('node:fs');
+const path = require('node:path');
+const { DatabaseSync } = require('node:sqlite');
+const [dir, name, sql, param] = process.argv.slice(1);
+for (const f of fs.readdirSync(dir)) {
+  if (!f.endsWith('.sqlite') || f === 'metadata.sqlite') continue;
+  const db = new DatabaseSync(path.join(dir, f));
+  const row = db.prepare('SELECT name FROM __miniflare_do_name WHERE id = 1').get();
+  if (row && row.name === name) { db.prepare(sql).run(param); db.close(); process.exit(0); }
+  db.close();
+}
+console.error('no object named ' + name + ' in ' + dir);
+process.exit(1);
+"#;
+
+/// Runs `sql` with the one parameter `param` in the storage of object `name` of `class`,
+/// in a state dir no server is running on (a fixture being prepared).
+pub fn write_object(
+    state_dir: &Path,
+    (class, name): (&str, &str),
+    sql: &str,
+    param: &str,
+) -> Result<(), String> {
+    let dir = state_dir
+        .join("v3/do")
+        .join(format!("edge-realtime-{class}"));
+    let out = Command::new("node")
+        .args(["--no-warnings", "-e", WRITE_OBJECT])
+        .arg(&dir)
+        .args([name, sql, param])
+        .output()
+        .map_err(|e| format!("cannot run node: {e}"))?;
+    match out.status.success() {
+        true => Ok(()),
+        false => Err(format!(
+            "node:sqlite: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
 
 /// Tables that are not the objects' own: SQLite's, the runtime's (`_cf_*`) and miniflare's.
 fn is_ours(table: &str) -> bool {
