@@ -19,7 +19,7 @@ pub const VARS: &[(&str, &str)] = &[
     ("RATE_BURST", "5"),
     ("MAX_FRAME_BYTES", "lots"),
 ];
-const BURST: u64 = 5;
+pub const BURST: u64 = 5;
 
 pub fn trials() -> Vec<Trial> {
     vec![
@@ -32,7 +32,8 @@ pub fn trials() -> Vec<Trial> {
     ]
 }
 
-fn tuned(name: &str, body: fn(&Server) -> TestResult) -> Trial {
+/// A trial on the tuned server (started by the first trial that needs it).
+pub fn tuned(name: &str, body: fn(&Server) -> TestResult) -> Trial {
     trial(name, move |_| body(tuned_server(VARS)))
 }
 

@@ -24,15 +24,19 @@ mod conversation_members;
 mod conversation_sync;
 mod durability;
 mod gateway;
+mod frames;
 mod http;
 mod inbox;
 mod inbox_sync;
 mod org;
 mod org_presence;
+mod outbox;
 mod reads;
+mod recovery;
 mod revocation;
 mod socket;
 mod storage;
+mod storage_untouched;
 
 use libtest_mimic::Arguments;
 
@@ -50,13 +54,17 @@ fn main() {
     trials.extend(conversation_members::trials());
     trials.extend(conversation_sync::trials());
     trials.extend(gateway::trials());
+    trials.extend(frames::trials());
     trials.extend(inbox::trials());
     trials.extend(inbox_sync::trials());
     trials.extend(org::trials());
     trials.extend(org_presence::trials());
+    trials.extend(outbox::trials());
     trials.extend(reads::trials());
+    trials.extend(recovery::trials());
     trials.extend(revocation::trials());
     trials.extend(storage::trials());
+    trials.extend(storage_untouched::trials());
     trials.extend(durability::trials());
     if args.list {
         libtest_mimic::run(&args, trials).exit();

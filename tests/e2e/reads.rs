@@ -5,6 +5,9 @@
 //! Each round stores one event (its ack or 201 is back), reads the page at once, then
 //! resumes from the page's `last_seq`: page + replay must be every event so far, once each.
 
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
 use serde_json::{json, Value};
 
 use crate::common::{api_key, token, trial, unique, with_token, Server, TestResult, Ws};
@@ -92,6 +95,21 @@ fn replay(s: &Server, path: &str, user: &str, since: u64, last: u64) -> Result<V
     Ok(events)
 }
 
+/// `GET path` (server key) until it answers 200. A 503 means D1 cannot be read right now
+/// (another trial renames D1's `messages` table for a few seconds); a page read later is
+/// just as good a test, since nothing is sent in between.
+pub fn fetch_page(s: &Server, path: &str) -> Result<Value, String> {
+    let start = Instant::now();
+    loop {
+        let (status, page) = s.get(path, Some(&api_key()));
+        match status {
+            200 => return Ok(page),
+            503 if start.elapsed() < Duration::from_secs(60) => sleep(Duration::from_millis(250)),
+            _ => return Err(format!("GET {path}: {status} {page}")),
+        }
+    }
+}
+
 /// `(id, seq)` of each message of a history page.
 fn page_events(page: &Value) -> Vec<Event> {
     page["messages"]
@@ -120,10 +138,7 @@ fn room_round(
     let ack = say(ws, &format!("m{}", sent.len() + 1))?;
     let id = ack["message_id"].as_str().ok_or(format!("ack: {ack}"))?;
     sent.push((id.to_string(), ack["seq"].as_u64().unwrap_or(0)));
-    let (status, page) = s.get(&history_path(room), Some(&api_key()));
-    if status != 200 {
-        return Err(format!("history: {status} {page}"));
-    }
+    let page = fetch_page(s, &history_path(room))?;
     let last_seq = page["last_seq"]
         .as_u64()
         .ok_or(format!("no last_seq: {page}"))?;
@@ -156,11 +171,26 @@ fn history_exact(s: &Server) -> TestResult {
 /// trial on the server, and reads, go on as before); returns the trigger's name.
 pub fn refuse_rows(s: &Server, table: &str, column: &str, value: &str) -> Result<String, String> {
     let name = format!("refuse_{value}");
-    s.d1_execute(&format!(
+    let sql = format!(
         "CREATE TRIGGER \"{name}\" BEFORE INSERT ON {table} WHEN NEW.{column} = '{value}' \
          BEGIN SELECT RAISE(ABORT, 'refused for {value}'); END"
-    ))?;
+    );
+    create_trigger(s, &sql)?;
     Ok(name)
+}
+
+/// Runs `sql` (a `CREATE TRIGGER`), again for up to a minute while its table is missing
+/// (another trial renames D1's `messages` table for a few seconds).
+pub fn create_trigger(s: &Server, sql: &str) -> Result<(), String> {
+    let start = Instant::now();
+    loop {
+        match s.d1_execute(sql) {
+            Err(e) if e.contains("no such table") && start.elapsed() < Duration::from_secs(60) => {
+                sleep(Duration::from_secs(1))
+            }
+            done => return done,
+        }
+    }
 }
 
 /// Runs `body` while D1 refuses the rows `refuse_rows` names, and lets D1 take them again
@@ -224,10 +254,7 @@ fn inbox_round(s: &Server, user: &str, sent: &mut Vec<Event>) -> Result<Read, St
         _ => return Err(format!("publish: {status} {body}")),
     }
     let path = format!("/api/users/{user}/notifications?limit=200");
-    let (status, page) = s.get(&path, Some(&api_key()));
-    if status != 200 {
-        return Err(format!("inbox: {status} {page}"));
-    }
+    let page = fetch_page(s, &path)?;
     let last_seq = page["last_seq"]
         .as_u64()
         .ok_or(format!("no last_seq: {page}"))?;

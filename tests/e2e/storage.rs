@@ -25,7 +25,8 @@ pub fn trials() -> Vec<Trial> {
     )]
 }
 
-fn manifest() -> Result<Value, String> {
+/// `state-v1.json`: what the v1 server answered while the fixture was made.
+pub fn manifest() -> Result<Value, String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(MANIFEST);

@@ -5,6 +5,7 @@
 
 mod endpoint;
 mod evict;
+mod objects;
 mod process;
 mod server;
 mod state;
@@ -24,6 +25,7 @@ use rand::Rng;
 use serde_json::{json, Map, Value};
 
 pub use endpoint::{per_endpoint, with_token, Endpoint, EndpointCase, Target};
+pub use objects::write_object;
 pub use server::{Killed, Server};
 pub use state::{new_state_dir, unpack_fixture};
 pub use ws::{handshake_status, Ws};
