@@ -2,18 +2,15 @@
 //! outbox's poison-row budget (about a minute), and a deploy that finds rows of the old
 //! schema still queued in an object's outbox.
 //!
-//! Both trials fail against the current `src/` (found while writing the `reads`/`outbox`
-//! trials) and are ignored, so the suite stays green until the fix; run them with
-//! `cargo test --test e2e -- --ignored` (the only ignored trials):
+//! Both once failed (found while writing the `reads`/`outbox` trials):
 //!
-//! * a D1 table missing for 90 s: `outbox::isolate` probes D1 with `SELECT 1`, which
-//!   succeeds, so every row of the outage is charged as a poison row and kept as a dead
-//!   letter; D1 never gets them and the history page's `last_seq` passes them (SPEC §1 "never
-//!   loses", §12 "misses nothing");
-//! * v1 rows still queued at the upgrade: the v2 migration sets the watermark to 0 and only
-//!   rows with a seq move it, and nothing schedules the outbox timer for the old rows, so
-//!   history answers `{"messages": [], "last_seq": 0}` and the row stays uncopied until the
-//!   next event in that room.
+//! * a D1 table missing for 90 s: the outbox's D1 probe (`SELECT 1`) succeeds, so every row
+//!   of the outage was charged as a poison row and dead-lettered. Now a row is charged only
+//!   when the row behind it goes through alone (or an earlier attempt proved D1 works for
+//!   others), so an outage of a whole table charges nothing;
+//! * v1 rows still queued at the upgrade: the watermark stayed 0 and nothing scheduled their
+//!   drain. Now an object that starts with queued rows schedules the drain on its first
+//!   request, and an empty outbox moves the watermark to the last event.
 
 use std::thread::sleep;
 use std::time::Duration;
@@ -31,12 +28,11 @@ const OUTAGE: Duration = Duration::from_secs(90);
 
 pub fn trials() -> Vec<Trial> {
     vec![
-        trial("outbox::long_d1_table_outage_loses_no_row", long_outage).with_ignored_flag(true),
+        trial("outbox::long_d1_table_outage_loses_no_row", long_outage),
         trial(
             "storage::upgrade_with_a_queued_v1_row_serves_history",
             queued_v1_row,
-        )
-        .with_ignored_flag(true),
+        ),
     ]
 }
 

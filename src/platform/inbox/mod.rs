@@ -40,7 +40,7 @@ impl DurableObject for UserInbox {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        self.core.learn_stream(&req)?;
+        self.core.begin(&req).await?;
         let result = match (req.method(), req.path().as_str()) {
             (_, internal::SOCKET_PATH) => match Connect::from_request(&req)? {
                 Some(conn) => return self.open_socket(conn).await,

@@ -45,6 +45,9 @@ pub struct Core {
     pub instance: String,
     /// Whether sockets here count for presence (`user_status`, grace windows).
     presence: bool,
+    /// Outbox rows were waiting when this instance started: the first request schedules
+    /// their drain (after an upgrade, or if an alarm was lost).
+    drain_pending: Cell<bool>,
 }
 
 #[derive(Deserialize)]
@@ -59,7 +62,9 @@ impl Core {
         if let Err(e) = schema.upgrade(&state.storage()) {
             console_error!("{} storage could not be upgraded: {e}", schema.name);
         }
+        let drain_pending = Cell::new(outbox::pending(&state.storage().sql()));
         Core {
+            drain_pending,
             settings: config::settings(&env),
             state,
             env,
@@ -81,11 +86,15 @@ impl Core {
         self.state.storage()
     }
 
-    /// Keeps the stream id the Worker names on a request (in memory: nothing is written
-    /// for a request that changes nothing).
-    pub fn learn_stream(&self, req: &Request) -> Result<()> {
+    /// The start of every request: keeps the stream id the Worker names (in memory:
+    /// nothing is written for a request that changes nothing), and schedules the drain of
+    /// rows found waiting when the instance started.
+    pub async fn begin(&self, req: &Request) -> Result<()> {
         if let Some(id) = req.headers().get(internal::STREAM)? {
             *self.stream.borrow_mut() = Some(id);
+        }
+        if self.drain_pending.replace(false) {
+            self.copy_soon().await;
         }
         Ok(())
     }

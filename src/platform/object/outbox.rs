@@ -39,7 +39,8 @@ pub const SCHEMA_V1: &str =
 CREATE TABLE IF NOT EXISTS outbox_state (k TEXT PRIMARY KEY, failures INTEGER NOT NULL);";
 
 /// v2: per-row seq and attempts, dead letters, and the D1 watermark (0 while rows written
-/// before v2 are still queued, since their seqs are unknown; it catches up with the drain).
+/// before v2 are still queued, since their seqs are unknown; it moves to the last event once
+/// the outbox is empty, and the object schedules that drain as it starts).
 pub const SCHEMA_V2: &str = "ALTER TABLE outbox ADD COLUMN seq INTEGER;
 ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE dead_letters (id INTEGER PRIMARY KEY, stmt TEXT NOT NULL, kind TEXT NOT NULL,
@@ -117,7 +118,7 @@ pub async fn drain(sql: &SqlStorage, env: &Env, now: i64) -> worker::Result<Opti
     let db = env.d1("DB")?;
     let failures = failures(sql);
     if failures >= ISOLATE_AFTER {
-        return isolate(sql, &db, &rows[0], failures, now).await;
+        return isolate(sql, &db, &rows, failures, now).await;
     }
     let mut batch = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -136,14 +137,18 @@ pub async fn drain(sql: &SqlStorage, env: &Env, now: i64) -> worker::Result<Opti
     }
 }
 
-/// The head row alone, after batches kept failing.
+/// The head row alone, after batches kept failing. A row is charged an attempt only when
+/// D1 proves it works for others: the row behind it goes through alone, or an earlier
+/// attempt already proved so. A whole table or D1 being down charges nothing (every row
+/// fails), and a failing row with nothing behind it blocks nobody.
 async fn isolate(
     sql: &SqlStorage,
     db: &D1Database,
-    head: &Row,
+    rows: &[Row],
     failures: i64,
     now: i64,
 ) -> worker::Result<Option<i64>> {
+    let head = &rows[0];
     let error = match prepare(db, head)?.run().await {
         Ok(_) => {
             done(sql, std::slice::from_ref(head))?;
@@ -152,8 +157,15 @@ async fn isolate(
         Err(e) => e.to_string(),
     };
     let n = failed(sql, failures)?;
-    if db.prepare("SELECT 1").run().await.is_err() {
-        worker::console_warn!("D1 unreachable ({n} failures in a row), will retry: {error}");
+    let neighbour_passed = match rows.get(1) {
+        Some(next) if prepare(db, next)?.run().await.is_ok() => {
+            done(sql, std::slice::from_ref(next))?;
+            true
+        }
+        _ => false,
+    };
+    if !neighbour_passed && head.attempts == 0 {
+        worker::console_warn!("D1 copy failed ({n} in a row), will retry: {error}");
         return Ok(Some(now + retry_in(n)));
     }
     let attempts = head.attempts + 1;
@@ -199,20 +211,41 @@ fn kind(row: &Row) -> String {
     sql.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
-/// Rows whose copy is finished: removed, and the watermark moves past their seqs.
+/// Rows whose copy is finished: removed, and the watermark moves up to the highest seq below
+/// which every copy is done (a row copied ahead of a stuck one does not move it past that
+/// one; an empty outbox means every event is copied).
 fn done(sql: &SqlStorage, rows: &[Row]) -> worker::Result<()> {
     for r in rows {
         sql.exec("DELETE FROM outbox WHERE id = ?", Some(vec![r.id.into()]))?;
     }
-    if let Some(seq) = rows.iter().filter_map(|r| r.seq).max() {
-        sql.exec(
-            "INSERT INTO counters (k, n) VALUES ('d1_seq', ?) \
-             ON CONFLICT(k) DO UPDATE SET n = max(n, excluded.n)",
-            Some(vec![seq.into()]),
-        )?;
-    }
+    sql.exec(
+        "INSERT INTO counters (k, n) SELECT 'd1_seq', CASE \
+           WHEN NOT EXISTS (SELECT 1 FROM outbox) THEN coalesce((SELECT max(seq) FROM events), 0) \
+           WHEN (SELECT min(seq) FROM outbox) IS NULL THEN ? \
+           ELSE min(?, (SELECT min(seq) FROM outbox) - 1) END \
+         WHERE true ON CONFLICT(k) DO UPDATE SET n = max(n, excluded.n)",
+        Some(vec![done_upto(rows).into(), done_upto(rows).into()]),
+    )?;
     sql.exec("DELETE FROM outbox_state WHERE k = 'd1'", None)?;
     Ok(())
+}
+
+/// The highest seq among finished rows (0 when none copies an event).
+fn done_upto(rows: &[Row]) -> i64 {
+    rows.iter().filter_map(|r| r.seq).max().unwrap_or(0)
+}
+
+/// Whether rows wait (checked as an object starts, so a drain that an upgrade or a lost
+/// alarm left unscheduled runs again).
+pub fn pending(sql: &SqlStorage) -> bool {
+    #[derive(Deserialize)]
+    struct Id {
+        #[allow(dead_code)]
+        id: i64,
+    }
+    sql.exec("SELECT id FROM outbox LIMIT 1", None)
+        .and_then(|c| c.to_array::<Id>())
+        .is_ok_and(|r| !r.is_empty())
 }
 
 #[derive(Deserialize)]

@@ -35,7 +35,7 @@ impl DurableObject for OrgHub {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        self.core.learn_stream(&req)?;
+        self.core.begin(&req).await?;
         let path = req.path();
         let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
         let result = match (req.method(), segs.as_slice()) {

@@ -34,7 +34,7 @@ impl DurableObject for ConversationRoom {
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        self.core.learn_stream(&req)?;
+        self.core.begin(&req).await?;
         let mut resp = if req.path() == internal::SOCKET_PATH {
             match Connect::from_request(&req)? {
                 Some(conn) => return self.open_socket(conn).await,
