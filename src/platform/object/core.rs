@@ -45,9 +45,9 @@ pub struct Core {
     pub instance: String,
     /// Whether sockets here count for presence (`user_status`, grace windows).
     presence: bool,
-    /// Outbox rows were waiting when this instance started: the first request schedules
-    /// their drain (after an upgrade, or if an alarm was lost).
-    drain_pending: Cell<bool>,
+    /// Set until the first request of this instance has made sure the alarm covers what is
+    /// waiting (queued outbox rows after an upgrade, grace windows, a timer a crash cut off).
+    recovering: Cell<bool>,
 }
 
 #[derive(Deserialize)]
@@ -62,9 +62,8 @@ impl Core {
         if let Err(e) = schema.upgrade(&state.storage()) {
             console_error!("{} storage could not be upgraded: {e}", schema.name);
         }
-        let drain_pending = Cell::new(outbox::pending(&state.storage().sql()));
         Core {
-            drain_pending,
+            recovering: Cell::new(true),
             settings: config::settings(&env),
             state,
             env,
@@ -93,10 +92,31 @@ impl Core {
         if let Some(id) = req.headers().get(internal::STREAM)? {
             *self.stream.borrow_mut() = Some(id);
         }
-        if self.drain_pending.replace(false) {
-            self.copy_soon().await;
+        if self.recovering.replace(false) {
+            self.recover().await;
         }
         Ok(())
+    }
+
+    /// Re-arms the alarm for every queued timer, and schedules the work whose timer may be
+    /// missing: rows in the outbox (written before the timer queue existed, or behind a
+    /// timer a crash took off the queue before it ran) and open grace windows.
+    async fn recover(&self) {
+        let sql = self.sql();
+        if Schema::version(&sql) == 0 {
+            return; // a fresh object: nothing waits
+        }
+        if let Some(at) = hub::grace(&sql).first().map(|g| g.deadline) {
+            if let Err(e) = self.timers.schedule(&self.state, Timer::Grace, at).await {
+                console_error!("grace timer not scheduled: {e}");
+            }
+        }
+        if outbox::pending(&sql) {
+            self.copy_soon().await;
+        }
+        if let Err(e) = self.timers.rearm(&self.state).await {
+            console_error!("alarm not re-armed: {e}");
+        }
     }
 
     /// The stream this object serves ("" for an object that never stored one).
