@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# Sourced by python/run-tests.sh and scripts/test.sh: `ensure_venv` makes the venv
-# (python/.venv, or $EDGE_RT_PY_VENV) when missing and installs ./python[django,test] from
-# PyPI into it (pytest, websockets, django, pyyaml, jsonschema, openapi-spec-validator;
-# pinned where pyproject.toml pins them), then this checkout's package itself.
+# Sourced by python/run-tests.sh, python/run-schemathesis.sh and scripts/test.sh:
+# `ensure_venv` makes the venv (python/.venv, or $EDGE_RT_PY_VENV) when missing and installs
+# ./python[django,test] from PyPI into it (pytest, websockets, django, pyyaml, jsonschema,
+# openapi-spec-validator, schemathesis; pinned where pyproject.toml pins them), then this
+# checkout's package itself.
 # Idempotent: a second run only checks that everything is there.
 PY_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$PY_HERE/../scripts/lib.sh"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Quick-start command 2: every test. Formatting and lints, native unit tests, end-to-end
 # tests against the real Worker in wrangler dev (fresh local D1 and Durable Objects per run),
-# the browser and Python package tests, the OpenAPI JSON freshness check, an offline
-# `wrangler deploy --dry-run` of the bundle, and the Wasm size report.
+# the browser and Python package tests, the OpenAPI JSON freshness check, a schemathesis run
+# against the real Worker, an offline `wrangler deploy --dry-run` of the bundle, and the Wasm
+# size report.
 #
 # `scripts/test.sh --quick` (`make check`) is the fast inner loop: the purity check of
 # src/domain, formatting, lints, native unit tests and the client's unit tests; no setup,
@@ -56,6 +57,9 @@ log "public/api/openapi.json is docs/openapi.yaml converted"
 
 log "Python package tests (pytest against the real Worker)"
 bash "$ROOT/python/run-tests.sh" -q
+
+log "schemathesis against the real Worker (docs/openapi.yaml, bounded)"
+bash "$ROOT/python/run-schemathesis.sh"
 
 log "wrangler deploy --dry-run (offline bundle check)"
 out="$(mktemp -d)"
