@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Quick-start command 2: every test. Formatting and lints, native unit tests, end-to-end
 # tests against the real Worker in wrangler dev (fresh local D1 and Durable Objects per run),
-# an offline `wrangler deploy --dry-run` of the bundle, and the Wasm size report.
+# the browser and Python package tests, the OpenAPI JSON freshness check, a schemathesis run
+# against the real Worker, an offline `wrangler deploy --dry-run` of the bundle, and the Wasm
+# size report.
 #
 # `scripts/test.sh --quick` (`make check`) is the fast inner loop: the purity check of
 # src/domain, formatting, lints, native unit tests and the client's unit tests; no setup,
@@ -48,8 +50,16 @@ node --test 'client/test/*.test.mjs'
 log "browser tests (chromium + wrangler dev)"
 node --test --test-concurrency=1 'tests/browser/*.test.mjs'
 
+# GET /api/openapi.json is the committed public/api/openapi.json (a static asset); it must be
+# what docs/openapi.yaml converts to (PyYAML, from the Python tests' venv).
+log "public/api/openapi.json is docs/openapi.yaml converted"
+(. "$ROOT/python/venv.sh" && ensure_venv && "$VENV/bin/python" "$ROOT/scripts/openapi-json.py" --check)
+
 log "Python package tests (pytest against the real Worker)"
 bash "$ROOT/python/run-tests.sh" -q
+
+log "schemathesis against the real Worker (docs/openapi.yaml, bounded)"
+bash "$ROOT/python/run-schemathesis.sh"
 
 log "wrangler deploy --dry-run (offline bundle check)"
 out="$(mktemp -d)"

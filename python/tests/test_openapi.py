@@ -1,10 +1,12 @@
 """docs/openapi.yaml stays true: it is valid OpenAPI 3.1, it has every route of the
 Worker's routing table (``src/domain/routes.rs``, read from its route tests) and nothing
-else, and the real Worker answers each documented operation, called well and badly, with
-a status and body the document lists."""
+else but the static assets it names (``x-static-asset``: ``GET /api/openapi.json``), and the
+real Worker answers each documented operation, called well and badly, with a status and
+body the document lists."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from support.openapi import Spec
-from support.worker import ROOT, Worker
+from support.worker import ROOT, Worker, dev_vars
 
 ROUTES_RS = ROOT / "src" / "domain" / "routes.rs"
 
@@ -46,10 +48,57 @@ def test_every_routed_endpoint_is_documented(spec: Spec) -> None:
     assert not missing, f"routes missing from docs/openapi.yaml: {missing}"
 
 
+def static_assets(spec: Spec) -> dict[tuple[str, str], str]:
+    """``(METHOD, template)`` -> file under the repository of each operation served from
+    ``public/`` (``[assets]`` in wrangler.toml) rather than by the Worker's routing table."""
+    out = {}
+    for method, template in spec.operations():
+        asset = spec.doc["paths"][template][method.lower()].get("x-static-asset")
+        if asset:
+            out[(method, template)] = asset
+    return out
+
+
 def test_every_documented_operation_is_routed(spec: Spec) -> None:
     covered = {spec.template_for(m, p) and (m, spec.template_for(m, p)) for m, p in routed()}
-    extra = sorted(f"{m} {t}" for m, t in spec.operations() if (m, t) not in covered)
+    served = static_assets(spec)
+    extra = sorted(f"{m} {t}" for m, t in spec.operations() if (m, t) not in covered and (m, t) not in served)
     assert not extra, f"documented but not routed: {extra}"
+
+
+def test_static_operations_are_files_under_public(spec: Spec) -> None:
+    served = static_assets(spec)
+    assert served == {("GET", "/api/openapi.json"): "public/api/openapi.json"}
+    for (_, template), asset in served.items():
+        assert asset == "public" + template, f"{template} would not be served from {asset}"
+        assert (ROOT / asset).is_file(), f"{asset} is missing: run python/.venv/bin/python scripts/openapi-json.py"
+    assert all(not template.startswith(("/ws/", "/healthz", "/dev/")) for _, template in served)
+
+
+def test_openapi_json_is_served_before_the_worker_and_the_rest_of_api_reaches_it(spec: Spec, worker: Worker) -> None:
+    served = httpx.get(f"{worker.url}/api/openapi.json", timeout=30)
+    assert served.status_code == 200
+    assert served.headers["content-type"].startswith("application/json")
+    assert served.json() == json.loads((ROOT / "public/api/openapi.json").read_text())
+    assert served.json()["paths"].keys() == spec.doc["paths"].keys()
+    # Static: no key needed, and a browser Origin the Worker refuses is not asked about.
+    foreign = httpx.get(f"{worker.url}/api/openapi.json", headers={"Origin": "https://evil.example"}, timeout=30)
+    assert foreign.status_code == 200 and foreign.json()["openapi"] == served.json()["openapi"]
+    # Every other /api/ path, and other methods on this one, still reach the Worker.
+    worker_says = {
+        ("GET", "/api/openapi.yaml"): (404, "not_found"),
+        ("GET", "/api/openapi.json/x"): (404, "not_found"),
+        ("GET", "/api/notifications"): (405, "method_not_allowed"),
+        ("POST", "/api/notifications"): (401, "unauthorized"),
+    }
+    for (method, path), (status, code) in worker_says.items():
+        r = httpx.request(method, f"{worker.url}{path}", timeout=30)
+        assert (r.status_code, r.json()["error"]["code"]) == (status, code), f"{method} {path}: {r.text}"
+    origin = httpx.get(f"{worker.url}/api/notifications", headers={"Origin": "https://evil.example"}, timeout=30)
+    assert (origin.status_code, origin.json()["error"]["code"]) == (403, "origin_not_allowed")
+    # Other methods on the asset's own path are the asset server's 405, as documented.
+    posted = httpx.post(f"{worker.url}/api/openapi.json", json={}, timeout=30)
+    assert (posted.status_code, posted.content) == (405, b"")
 
 
 def concrete(template: str, uid: str) -> str:
@@ -95,6 +144,8 @@ def test_each_operation_answers_as_documented(spec: Spec, http: httpx.Client, wo
         statuses[f"{method} {template}"] = answered(spec, http, method, path, **kw)
     assert all(s < 500 for s in statuses.values()), statuses
     assert statuses["GET /ws/chat/{conversation_id}/"] == 426
+    assert statuses["GET /api/openapi.json"] == 200
+    assert statuses["GET /healthz"] == 200
     assert statuses["POST /api/notifications"] == 201
     assert statuses["PUT /api/conversations/{conversation_id}/members/{user_id}"] == 201
     assert statuses["POST /api/conversations/{conversation_id}/messages"] == 403
@@ -102,8 +153,9 @@ def test_each_operation_answers_as_documented(spec: Spec, http: httpx.Client, wo
 
 def test_each_api_operation_refuses_bad_calls_as_documented(spec: Spec, http: httpx.Client, worker: Worker, uid: str) -> None:
     key = {"Authorization": f"Bearer {worker.api_key}"}
+    served = static_assets(spec)
     for method, template in spec.operations():
-        if not template.startswith("/api/"):
+        if not template.startswith("/api/") or (method, template) in served:
             continue
         path = concrete(template, uid)
         assert answered(spec, http, method, path) == 401, f"{method} {template} without a key"
@@ -116,3 +168,17 @@ def test_each_api_operation_refuses_bad_calls_as_documented(spec: Spec, http: ht
             text = {**key, "Content-Type": "text/plain"}
             assert answered(spec, http, method, path, headers=text, content=b"hi") == 415, f"{method} {template}"
             assert answered(spec, http, method, path, headers=key, json="x" * 70_000) == 413, f"{method} {template}"
+
+
+def test_deep_health_answers_as_documented(spec: Spec, http: httpx.Client) -> None:
+    deep = http.get("/healthz", params={"deep": "1"})
+    spec.check("GET", "/healthz", deep.status_code, deep.json())
+    assert deep.status_code == 200
+    body = deep.json()
+    assert (body["ok"], body["d1"]) == (True, "ok")
+    # .dev.vars (from .dev.vars.example) turns DEV_TOKENS on, which the report names by
+    # variable and kind only.
+    dev_tokens = {"var": "DEV_TOKENS", "kind": "development_only"}
+    assert (dev_tokens in body["problems"]) == (dev_vars().get("DEV_TOKENS") in ("1", "true"))
+    plain = http.get("/healthz", params={"deep": "0"})
+    assert (plain.status_code, plain.json()) == (200, {"ok": True})
