@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Python package's tests: makes a venv (python/.venv, or $EDGE_RT_PY_VENV), installs
-# ./python[django,test] from PyPI into it (pytest, websockets, django, pyyaml, jsonschema),
+# ./python[django,test] from PyPI into it (pytest, websockets, django, pyyaml, jsonschema,
+# djangorestframework-simplejwt, PyJWT),
 # and runs pytest. The integration tests start their own `wrangler dev` (fresh local D1 and
 # Durable Objects, free port) from the Worker this script builds first, so run
 # `bash scripts/setup.sh` once before; or point them at a running Worker with
