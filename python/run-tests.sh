@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the Python package's tests: makes a venv (python/.venv, or $EDGE_RT_PY_VENV), installs
 # ./python[django,test] from PyPI into it (python/venv.sh: pytest, websockets, django, pyyaml,
-# jsonschema, schemathesis), and runs pytest. The integration tests start their own
+# jsonschema, schemathesis,
+# djangorestframework-simplejwt, PyJWT), and runs pytest. The integration tests start their own
 # `wrangler dev` (fresh local D1 and Durable Objects, free port) from the Worker this script
 # builds first, so run `bash scripts/setup.sh` once before; or point them at a running Worker
 # with EDGE_REALTIME_TEST_URL. Arguments go to pytest (e.g. -k retry, -m "not worker").

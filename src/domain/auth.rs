@@ -2,18 +2,16 @@
 //! where a token is found on a request.
 //!
 //! The algorithm allow-list is the set of configured keys: HS256 only when `JWT_SECRET` is
-//! set, and RS256 / ES256 / EdDSA only for keys in `JWT_JWKS`, matched by `kid`. A token's
-//! `alg` header never chooses a verifier on its own, so `alg: none` or an HS256 token signed
-//! with an RSA public key cannot pass. A `JWT_JWKS` key the service cannot use (another
-//! curve, key type or algorithm, bad base64url) is skipped and reported; the others work.
-//! A token carrying a `token_type` other than `access` (a SimpleJWT refresh token) is refused.
-
-use std::collections::HashMap;
+//! set, and RS256 / ES256 / EdDSA only for keys of `JWT_JWKS` or of the set fetched from
+//! `JWT_JWKS_URL` (handed in by the caller, see [`super::jwks`]), matched by `kid`; a `kid`
+//! in both is `JWT_JWKS`'s. A token's `alg` header never chooses a verifier on its own, so
+//! `alg: none` or an HS256 token signed with an RSA public key cannot pass. Unusable keys
+//! are skipped ([`super::keys`]). A token carrying a `token_type` other than `access` (a
+//! SimpleJWT refresh token) is refused.
 
 use chrono::{DateTime, Duration, Utc};
 use jwt_compact::{
-    alg::{Ed25519, Es256, Hs256, Hs256Key, Rsa, RsaPublicKey},
-    jwk::JsonWebKey,
+    alg::{Ed25519, Es256, Hs256, Hs256Key, Rsa},
     AlgorithmExt, Claims, TimeOptions, UntrustedToken, ValidationError,
 };
 use serde_json::{Map, Value};
@@ -21,6 +19,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::identity::{ClaimNames, Identity, Profile};
+pub use super::keys::AuthConfigError;
+use super::keys::{KeySet, PublicKey};
 
 /// Leeway for `exp`, `nbf` and `iat` (SPEC §2).
 pub const LEEWAY_SECS: i64 = 60;
@@ -56,40 +56,12 @@ pub enum AuthError {
     Subject,
 }
 
-/// Configuration problems, reported when the Worker reads its environment. Messages never
-/// hold key material.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AuthConfigError {
-    /// The whole set is unusable: no key of it is used.
-    #[error("JWT_JWKS is not a JSON Web Key Set ({0}); none of its keys is used")]
-    Jwks(String),
-    /// One key is unusable and skipped; the others are used.
-    #[error("JWT_JWKS key {kid} skipped: {reason}")]
-    JwksKeySkipped { kid: String, reason: String },
-}
-
-enum PublicKey {
-    Rs256(Box<RsaPublicKey>),
-    Es256(Box<p256::ecdsa::VerifyingKey>),
-    EdDsa(ed25519_compact::PublicKey),
-}
-
-impl PublicKey {
-    fn alg(&self) -> &'static str {
-        match self {
-            PublicKey::Rs256(_) => "RS256",
-            PublicKey::Es256(_) => "ES256",
-            PublicKey::EdDsa(_) => "EdDSA",
-        }
-    }
-}
-
 /// Verifier built once per isolate from `JWT_SECRET`, `JWT_JWKS`, `JWT_ISSUER`,
 /// `JWT_AUDIENCE` and the claim names (`JWT_USER_ID_CLAIM`, `JWT_ORGS_CLAIM`).
 #[derive(Default)]
 pub struct JwtVerifier {
     hs256: Option<Hs256Key>,
-    keys: HashMap<String, PublicKey>,
+    keys: KeySet,
     issuer: Option<String>,
     audience: Option<String>,
     claims: ClaimNames,
@@ -106,10 +78,11 @@ impl JwtVerifier {
     ) -> (Self, Vec<AuthConfigError>) {
         let nonempty =
             |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(String::from);
-        let (keys, problems) = match nonempty(jwks).map(|text| parse_jwks(&text)) {
-            None => (HashMap::new(), Vec::new()),
+        let parsed = nonempty(jwks).map(|text| KeySet::parse(&text, "JWT_JWKS"));
+        let (keys, problems) = match parsed {
+            None => (KeySet::default(), Vec::new()),
             Some(Ok(parsed)) => parsed,
-            Some(Err(e)) => (HashMap::new(), vec![e]),
+            Some(Err(e)) => (KeySet::default(), vec![e]),
         };
         let verifier = JwtVerifier {
             hs256: nonempty(secret).map(|s| Hs256Key::new(s.as_bytes())),
@@ -137,10 +110,21 @@ impl JwtVerifier {
         self.hs256.is_some() || !self.keys.is_empty()
     }
 
-    /// Verifies `token` at `now_ms` (Unix milliseconds) and returns who it names.
+    /// Verifies `token` at `now_ms` (Unix milliseconds) with the configured keys alone.
     pub fn verify(&self, token: &str, now_ms: i64) -> Result<Identity, AuthError> {
+        self.verify_with(&KeySet::default(), token, now_ms)
+    }
+
+    /// Verifies `token` at `now_ms` with the configured keys and the `fetched` set (from
+    /// `JWT_JWKS_URL`), and returns who it names.
+    pub fn verify_with(
+        &self,
+        fetched: &KeySet,
+        token: &str,
+        now_ms: i64,
+    ) -> Result<Identity, AuthError> {
         let untrusted = UntrustedToken::new(token).map_err(|_| AuthError::Malformed)?;
-        let claims = self.check_signature(&untrusted)?;
+        let claims = self.check_signature(&untrusted, fetched)?;
         let now = DateTime::from_timestamp_millis(now_ms).unwrap_or(DateTime::<Utc>::MIN_UTC);
         check_times(&claims, now)?;
         self.check_audience(&claims.custom)?;
@@ -155,13 +139,14 @@ impl JwtVerifier {
     fn check_signature(
         &self,
         token: &UntrustedToken<'_>,
+        fetched: &KeySet,
     ) -> Result<Claims<Map<String, Value>>, AuthError> {
         let alg = token.algorithm();
         let result = if alg == "HS256" {
             let key = self.hs256.as_ref().ok_or(AuthError::AlgorithmNotAllowed)?;
             Hs256.validator(key).validate(token)
         } else {
-            match self.key_for(token.header().key_id.as_deref(), alg)? {
+            match self.key_for(token.header().key_id.as_deref(), alg, fetched)? {
                 PublicKey::Rs256(k) => Rsa::rs256().validator(k.as_ref()).validate(token),
                 PublicKey::Es256(k) => Es256.validator(k.as_ref()).validate(token),
                 PublicKey::EdDsa(k) => Ed25519.validator(k).validate(token),
@@ -174,15 +159,25 @@ impl JwtVerifier {
         })
     }
 
-    /// The JWKS key for `kid`; without a `kid`, the only key of that algorithm.
-    fn key_for(&self, kid: Option<&str>, alg: &str) -> Result<&PublicKey, AuthError> {
+    /// The key for `kid` (`JWT_JWKS`'s first, then the fetched set's); without a `kid`,
+    /// the only key of that algorithm in both.
+    fn key_for<'a>(
+        &'a self,
+        kid: Option<&str>,
+        alg: &str,
+        fetched: &'a KeySet,
+    ) -> Result<&'a PublicKey, AuthError> {
         if !matches!(alg, "RS256" | "ES256" | "EdDSA") {
             return Err(AuthError::AlgorithmNotAllowed);
         }
         let key = match kid {
-            Some(kid) => self.keys.get(kid).ok_or(AuthError::UnknownKey)?,
+            Some(kid) => self
+                .keys
+                .get(kid)
+                .or_else(|| fetched.get(kid))
+                .ok_or(AuthError::UnknownKey)?,
             None => {
-                let mut same_alg = self.keys.values().filter(|k| k.alg() == alg);
+                let mut same_alg = self.keys.of_alg(alg).chain(fetched.of_alg(alg));
                 match (same_alg.next(), same_alg.next()) {
                     (Some(k), None) => k,
                     _ => return Err(AuthError::UnknownKey),
@@ -216,6 +211,12 @@ impl JwtVerifier {
     }
 }
 
+/// True when `token` is signed with a public-key algorithm, i.e. may need the fetched key
+/// set; HS256 and malformed tokens never do.
+pub fn uses_public_key(token: &str) -> bool {
+    UntrustedToken::new(token).is_ok_and(|t| t.algorithm() != "HS256")
+}
+
 fn check_times(claims: &Claims<Map<String, Value>>, now: DateTime<Utc>) -> Result<(), AuthError> {
     let options = TimeOptions::new(Duration::seconds(LEEWAY_SECS), move || now);
     claims.validate_expiration(&options).map_err(|e| match e {
@@ -242,74 +243,6 @@ fn check_token_type(custom: &Map<String, Value>) -> Result<(), AuthError> {
         Some(Value::String(t)) if t == "access" => Ok(()),
         Some(_) => Err(AuthError::NotAccessToken),
     }
-}
-
-type Jwks = (HashMap<String, PublicKey>, Vec<AuthConfigError>);
-
-/// The usable keys of a JWKS text by `kid` (`#<index>` without one), and the skipped ones.
-fn parse_jwks(text: &str) -> Result<Jwks, AuthConfigError> {
-    let set: Value = serde_json::from_str(text).map_err(|e| {
-        AuthConfigError::Jwks(format!("not JSON: {}", super::errors::json_error(&e)))
-    })?;
-    let keys = set
-        .get("keys")
-        .and_then(Value::as_array)
-        .ok_or_else(|| AuthConfigError::Jwks("no \"keys\" array".into()))?;
-    let (mut usable, mut skipped) = (HashMap::new(), Vec::new());
-    for (i, raw) in keys.iter().enumerate() {
-        let kid = raw
-            .get("kid")
-            .and_then(Value::as_str)
-            .map_or_else(|| format!("#{i}"), String::from);
-        match parse_key(raw) {
-            Ok(key) => {
-                usable.insert(kid, key);
-            }
-            Err(reason) => skipped.push(AuthConfigError::JwksKeySkipped {
-                kid: short(&kid, 64),
-                reason,
-            }),
-        }
-    }
-    Ok((usable, skipped))
-}
-
-/// One JWK as a verifying key, or why it cannot be used. The reasons name the key's
-/// `kty`, `crv`, `alg` or `use` but never its bytes (a mistaken private key may be there).
-fn parse_key(raw: &Value) -> Result<PublicKey, String> {
-    let field = |k: &str| raw.get(k).and_then(Value::as_str).map(|v| short(v, 24));
-    let (kty, crv) = (field("kty").unwrap_or_default(), field("crv"));
-    if let Some(usage) = field("use").filter(|u| u != "sig") {
-        return Err(format!("use {usage:?} is not \"sig\""));
-    }
-    let expected_alg = match (kty.as_str(), crv.as_deref()) {
-        ("RSA", _) => "RS256",
-        ("EC", Some("P-256")) => "ES256",
-        ("OKP", Some("Ed25519")) => "EdDSA",
-        ("EC" | "OKP", crv) => {
-            return Err(format!(
-                "unsupported {kty} curve {:?}",
-                crv.unwrap_or_default()
-            ))
-        }
-        _ => return Err(format!("unsupported key type {kty:?}")),
-    };
-    if let Some(alg) = field("alg").filter(|a| a != expected_alg) {
-        return Err(format!("alg {alg:?} is not supported for a {kty} key"));
-    }
-    let invalid = || format!("not a valid {kty} public key (missing field or bad base64url)");
-    let jwk: JsonWebKey<'_> = serde_json::from_value(raw.clone()).map_err(|_| invalid())?;
-    let key = match expected_alg {
-        "RS256" => RsaPublicKey::try_from(&jwk).map(|k| PublicKey::Rs256(Box::new(k))),
-        "ES256" => p256::ecdsa::VerifyingKey::try_from(&jwk).map(|k| PublicKey::Es256(Box::new(k))),
-        _ => ed25519_compact::PublicKey::try_from(&jwk).map(PublicKey::EdDsa),
-    };
-    key.map_err(|_| invalid())
-}
-
-/// `s` cut to `max` characters, for names quoted in log lines.
-fn short(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
 }
 
 /// Checks a presented server key against every configured key, in constant time.

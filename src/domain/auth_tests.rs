@@ -2,7 +2,7 @@
 
 use super::*;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
-use jwt_compact::{alg::RsaPrivateKey, Header};
+use jwt_compact::{alg::RsaPrivateKey, jwk::JsonWebKey, Header};
 use serde_json::json;
 
 const NOW_MS: i64 = 1_800_000_000_000;
@@ -246,7 +246,13 @@ fn an_unusable_jwks_set_is_reported_and_keeps_hs256() {
     for text in ["not json", r#"{"nokeys":1}"#] {
         let (v, problems) = JwtVerifier::new(Some(SECRET), Some(text), None, None);
         assert!(
-            matches!(problems.as_slice(), [AuthConfigError::Jwks(_)]),
+            matches!(
+                problems.as_slice(),
+                [AuthConfigError::Jwks {
+                    var: "JWT_JWKS",
+                    ..
+                }]
+            ),
             "{text}: {problems:?}"
         );
         assert!(
@@ -287,7 +293,12 @@ fn unusable_jwks_keys_are_skipped_and_the_others_still_work() {
     ];
     assert_eq!(problems.len(), expected.len(), "{problems:?}");
     for (p, (kid, reason)) in problems.iter().zip(expected) {
-        let AuthConfigError::JwksKeySkipped { kid: k, reason: r } = p else {
+        let AuthConfigError::JwksKeySkipped {
+            var: "JWT_JWKS",
+            kid: k,
+            reason: r,
+        } = p
+        else {
             panic!("not a skipped key: {p}");
         };
         assert!(k == kid && r.contains(reason), "{p}");

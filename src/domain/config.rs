@@ -2,10 +2,9 @@
 //! SPEC §8, the Origin allow-list and the server key list; and every [`Problem`] found while
 //! reading them, so that a bad value is reported instead of silently replaced. A bad value
 //! still keeps its default. Parsing is pure: the platform hands in a lookup function.
+//! `GET /healthz?deep=1` shows the problems by name ([`super::health`]).
 
 use std::str::FromStr;
-
-use serde::Serialize;
 
 use super::auth::AuthConfigError;
 use super::identity::ClaimNames;
@@ -130,8 +129,12 @@ pub enum Problem {
         var: &'static str,
         default: &'static str,
     },
-    #[error("neither JWT_SECRET nor a usable JWT_JWKS key is set: every token is refused")]
+    #[error(
+        "neither JWT_SECRET, a usable JWT_JWKS key nor JWT_JWKS_URL is set: every token is refused"
+    )]
     NoTokenKeys,
+    #[error("JWT_JWKS_URL is not an http:// or https:// URL: no key set is fetched")]
+    BadJwksUrl,
     #[error("API_KEY is not set: every /api/ call is refused with 401")]
     NoApiKey,
     #[error("DEV_TOKENS is on: GET /dev/token signs a token for anyone (development only)")]
@@ -160,7 +163,9 @@ impl Problem {
             Problem::NoApiKey => "API_KEY",
             Problem::DevTokensOn => "DEV_TOKENS",
             Problem::AnyOrigin => "ALLOWED_ORIGINS",
-            Problem::Jwks(_) => "JWT_JWKS",
+            Problem::BadJwksUrl => "JWT_JWKS_URL",
+            Problem::Jwks(AuthConfigError::Jwks { var, .. })
+            | Problem::Jwks(AuthConfigError::JwksKeySkipped { var, .. }) => var,
         }
     }
 
@@ -172,16 +177,17 @@ impl Problem {
             Problem::EmptyList { .. } => "empty",
             Problem::NoTokenKeys | Problem::NoApiKey => "missing",
             Problem::DevTokensOn | Problem::AnyOrigin => "development_only",
-            Problem::Jwks(AuthConfigError::Jwks(_)) => "invalid",
+            Problem::Jwks(AuthConfigError::Jwks { .. }) | Problem::BadJwksUrl => "invalid",
             Problem::Jwks(AuthConfigError::JwksKeySkipped { .. }) => "key_skipped",
         }
     }
 
     pub fn severity(&self) -> Severity {
         match self {
-            Problem::NoTokenKeys | Problem::NoApiKey | Problem::Jwks(AuthConfigError::Jwks(_)) => {
-                Severity::Error
-            }
+            Problem::NoTokenKeys
+            | Problem::NoApiKey
+            | Problem::BadJwksUrl
+            | Problem::Jwks(AuthConfigError::Jwks { .. }) => Severity::Error,
             _ => Severity::Warning,
         }
     }
@@ -294,6 +300,22 @@ pub fn claim_names(get: impl Fn(&str) -> Option<String>) -> (ClaimNames, Vec<Pro
     (names, problems)
 }
 
+/// `JWT_JWKS_URL`, when set to an `http://` or `https://` URL (else reported and unused).
+pub fn jwks_url(raw: Option<String>) -> (Option<String>, Vec<Problem>) {
+    let Some(url) = raw.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()) else {
+        return (None, Vec::new());
+    };
+    let lower = url.to_ascii_lowercase();
+    let has_host = |rest: &str| !rest.is_empty() && !rest.starts_with('/');
+    match lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+    {
+        Some(rest) if has_host(rest) => (Some(url), Vec::new()),
+        _ => (None, vec![Problem::BadJwksUrl]),
+    }
+}
+
 /// Problems of the secrets and switches: no way to verify a token, no server key, and
 /// development tokens switched on.
 pub fn secret_problems(
@@ -331,47 +353,6 @@ fn comma_list(raw: Option<String>) -> Vec<String> {
             .collect()
     })
     .unwrap_or_default()
-}
-
-/// A problem as `GET /healthz?deep=1` shows it: the variable and the kind, no value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProblemName {
-    pub var: &'static str,
-    pub kind: &'static str,
-}
-
-/// The body of `GET /healthz?deep=1`: healthy when D1 answers; configuration problems are
-/// listed but do not make it unhealthy (the service runs with the defaults).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DeepHealth {
-    pub ok: bool,
-    pub d1: &'static str,
-    pub problems: Vec<ProblemName>,
-}
-
-impl DeepHealth {
-    pub fn new(d1_reachable: bool, problems: &[Problem]) -> Self {
-        DeepHealth {
-            ok: d1_reachable,
-            d1: if d1_reachable { "ok" } else { "unreachable" },
-            problems: problems
-                .iter()
-                .map(|p| ProblemName {
-                    var: p.var(),
-                    kind: p.kind(),
-                })
-                .collect(),
-        }
-    }
-
-    /// 200 when healthy, else 503 (so a load balancer or uptime check sees it).
-    pub fn status(&self) -> u16 {
-        if self.ok {
-            200
-        } else {
-            503
-        }
-    }
 }
 
 #[cfg(test)]

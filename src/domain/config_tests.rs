@@ -1,5 +1,4 @@
-//! Unit tests of reading the configuration: defaults, overrides, every kind of problem, and
-//! the deep health report.
+//! Unit tests of reading the configuration: defaults, overrides, every kind of problem.
 
 use std::collections::HashMap;
 
@@ -220,14 +219,31 @@ fn dev_tokens_switch() {
 
 #[test]
 fn jwks_problems_keep_their_kind() {
-    let set = Problem::from(AuthConfigError::Jwks("not JSON".into()));
+    let set = Problem::from(AuthConfigError::Jwks {
+        var: "JWT_JWKS",
+        reason: "not JSON".into(),
+    });
     let key = Problem::from(AuthConfigError::JwksKeySkipped {
+        var: "JWT_JWKS",
         kid: "k1".into(),
         reason: "unsupported key type \"oct\"".into(),
     });
+    let fetched = Problem::from(AuthConfigError::JwksKeySkipped {
+        var: "JWT_JWKS_URL",
+        kid: "k2".into(),
+        reason: "unsupported EC curve \"P-384\"".into(),
+    });
     assert_eq!(
-        names(&[set.clone(), key.clone()]),
-        [("JWT_JWKS", "invalid"), ("JWT_JWKS", "key_skipped")]
+        names(&[set.clone(), key.clone(), fetched.clone()]),
+        [
+            ("JWT_JWKS", "invalid"),
+            ("JWT_JWKS", "key_skipped"),
+            ("JWT_JWKS_URL", "key_skipped")
+        ]
+    );
+    assert_eq!(
+        fetched.to_string(),
+        r#"JWT_JWKS_URL key k2 skipped: unsupported EC curve "P-384""#
     );
     assert_eq!(
         (set.severity(), key.severity()),
@@ -242,28 +258,26 @@ fn api_keys_split_on_commas() {
 }
 
 #[test]
-fn deep_health_names_problems_without_values() {
-    let problems = [
-        Problem::Unparsable {
-            var: "RESUME_LIMIT",
-            value: "lots".into(),
-            default: "1000",
-        },
-        Problem::DevTokensOn,
-    ];
-    let healthy = DeepHealth::new(true, &problems);
-    assert_eq!(healthy.status(), 200);
-    assert_eq!(
-        serde_json::to_value(&healthy).unwrap(),
-        serde_json::json!({"ok": true, "d1": "ok", "problems": [
-            {"var": "RESUME_LIMIT", "kind": "unparsable"},
-            {"var": "DEV_TOKENS", "kind": "development_only"},
-        ]})
-    );
-    let down = DeepHealth::new(false, &[]);
-    assert_eq!(down.status(), 503);
-    assert_eq!(
-        serde_json::to_value(&down).unwrap(),
-        serde_json::json!({"ok": false, "d1": "unreachable", "problems": []})
-    );
+fn jwks_url_must_be_http_or_https() {
+    for good in [
+        "https://idp.example.com/.well-known/jwks.json",
+        " http://127.0.0.1:9/jwks ",
+    ] {
+        let (url, problems) = jwks_url(Some(good.into()));
+        assert_eq!(url.as_deref(), Some(good.trim()), "{good:?}");
+        assert_eq!(problems, vec![]);
+    }
+    for bad in [
+        "idp.example.com/jwks",
+        "ftp://x/jwks",
+        "https://",
+        "https:///jwks",
+    ] {
+        let (url, problems) = jwks_url(Some(bad.into()));
+        assert_eq!(url, None, "{bad:?}");
+        assert_eq!(names(&problems), [("JWT_JWKS_URL", "invalid")], "{bad:?}");
+        assert_eq!(problems[0].severity(), Severity::Error);
+    }
+    assert_eq!(jwks_url(None), (None, vec![]));
+    assert_eq!(jwks_url(Some("  ".into())), (None, vec![]));
 }

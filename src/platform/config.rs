@@ -1,5 +1,5 @@
 //! Reads the Worker's environment: `[vars]` into [`Settings`], secrets and claim names into
-//! the JWT verifier, the server API keys. Built once per isolate on its first request and
+//! the JWT verifier, `JWT_JWKS_URL` (fetched by [`super::jwks`]), the server API keys. Built once per isolate on its first request and
 //! reused; every configuration problem is logged then, once per isolate, by variable name
 //! (never with a secret's value), and kept for `GET /healthz?deep=1`.
 
@@ -10,13 +10,15 @@ use worker::Env;
 
 use crate::domain::auth::JwtVerifier;
 use crate::domain::config::{
-    api_keys, claim_names, dev_tokens_on, secret_problems, Problem, Settings, Severity,
+    api_keys, claim_names, dev_tokens_on, jwks_url, secret_problems, Problem, Settings, Severity,
 };
 
 /// Everything the Worker needs from its environment.
 pub struct Config {
     pub settings: Settings,
     pub verifier: JwtVerifier,
+    /// Where the identity provider serves its key set, if anywhere.
+    pub jwks_url: Option<String>,
     pub api_keys: Vec<String>,
     /// `DEV_TOKENS=1` in `.dev.vars` enables `GET /dev/token` (never set it in production).
     pub dev_tokens: bool,
@@ -68,12 +70,16 @@ fn load(env: &Env) -> Config {
     );
     problems.extend(jwks_problems.into_iter().map(Problem::from));
     let verifier = verifier.with_claims(claims);
+    let (jwks_url, url_problems) = jwks_url(get("JWT_JWKS_URL"));
+    problems.extend(url_problems);
     let api_keys = api_keys(get("API_KEY"));
     let dev_tokens = dev_tokens_on(get("DEV_TOKENS"));
-    problems.extend(secret_problems(verifier.has_keys(), &api_keys, dev_tokens));
+    let token_keys = verifier.has_keys() || jwks_url.is_some();
+    problems.extend(secret_problems(token_keys, &api_keys, dev_tokens));
     Config {
         settings,
         verifier,
+        jwks_url,
         api_keys,
         dev_tokens,
         problems,

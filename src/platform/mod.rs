@@ -7,12 +7,14 @@
 //!   shell, `store.rs` its SQLite behind the domain's store trait.
 //! * Shared by both sides: [`internal`] (the Worker → object hop), [`http`] (responses and
 //!   the one error mapping), [`config`] (the environment), [`runtime`] (clock, ids).
+//! * [`jwks`]: the Worker's key set fetched from `JWT_JWKS_URL`, kept per isolate.
 
 pub mod config;
 pub mod gateway;
 pub mod http;
 pub mod inbox;
 pub mod internal;
+pub mod jwks;
 pub mod object;
 pub mod org;
 pub mod room;

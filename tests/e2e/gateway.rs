@@ -100,7 +100,7 @@ fn bad_var_reported(s: &Server) -> TestResult {
 }
 
 /// The wrangler log holding `line` (the Worker's console output reaches it shortly after).
-fn wait_for_log(s: &Server, line: &str) -> Result<String, String> {
+pub fn wait_for_log(s: &Server, line: &str) -> Result<String, String> {
     for _ in 0..40 {
         let log = s.log_tail(10_000);
         if log.contains(line) {

@@ -28,6 +28,7 @@ mod gateway;
 mod http;
 mod inbox;
 mod inbox_sync;
+mod jwks;
 mod org;
 mod org_presence;
 mod outbox;
@@ -57,6 +58,7 @@ fn main() {
     trials.extend(frames::trials());
     trials.extend(inbox::trials());
     trials.extend(inbox_sync::trials());
+    trials.extend(jwks::trials());
     trials.extend(org::trials());
     trials.extend(org_presence::trials());
     trials.extend(outbox::trials());

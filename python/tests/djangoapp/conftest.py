@@ -1,6 +1,7 @@
 """Django for these tests: a throwaway settings module (``settings.configure``) with an
-in-memory SQLite database, ``edge_realtime.django`` and the test app installed, and
-``EDGE_REALTIME`` pointed at the Worker under test (or a recording server) per test."""
+in-memory SQLite database, ``edge_realtime.django`` and the test app installed,
+``SIMPLE_JWT`` signing with the Worker's ``JWT_SECRET``, and ``EDGE_REALTIME`` pointed at the
+Worker under test (or a recording server) per test."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test.utils import override_settings
 
-from support.djangosettings import edge_settings
-from support.worker import Worker
+from support.djangosettings import edge_settings, simple_jwt
+from support.worker import Worker, jwt_secret
 
 if not settings.configured:
     settings.configure(
@@ -28,6 +29,7 @@ if not settings.configured:
         ],
         DEFAULT_AUTO_FIELD="django.db.models.AutoField",
         EDGE_REALTIME={},
+        SIMPLE_JWT=simple_jwt(jwt_secret()),
     )
     django.setup()
     call_command("migrate", run_syncdb=True, verbosity=0)

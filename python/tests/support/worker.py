@@ -72,6 +72,13 @@ def wrangler(*args: str) -> list[str]:
     return ["bash", "-c", f". scripts/lib.sh && tools_path && exec wrangler {quoted}"]
 
 
+def jwt_secret() -> str:
+    """The ``JWT_SECRET`` of the Worker under test (known before it starts)."""
+    if os.environ.get("EDGE_REALTIME_TEST_URL"):
+        return os.environ.get("EDGE_REALTIME_TEST_JWT_SECRET") or dev_vars()["JWT_SECRET"]
+    return dev_vars()["JWT_SECRET"]
+
+
 def external() -> Worker | None:
     url = os.environ.get("EDGE_REALTIME_TEST_URL")
     if not url:
@@ -80,7 +87,7 @@ def external() -> Worker | None:
     return Worker(
         url.rstrip("/"),
         os.environ.get("EDGE_REALTIME_TEST_API_KEY") or v["API_KEY"].split(",")[0].strip(),
-        os.environ.get("EDGE_REALTIME_TEST_JWT_SECRET") or v["JWT_SECRET"],
+        jwt_secret(),
     )
 
 

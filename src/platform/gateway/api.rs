@@ -13,7 +13,7 @@ use crate::domain::routes::ApiRoute;
 use crate::platform::config::Config;
 use crate::platform::http;
 use crate::platform::internal::{self, Command};
-use crate::platform::runtime::now_ms;
+use crate::platform::jwks;
 
 /// Largest accepted request body.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -27,7 +27,7 @@ enum Caller {
 }
 
 /// The server key opens every route; a user JWT only the routes readable by users.
-fn caller(req: &Request, cfg: &Config, route: &ApiRoute) -> Result<Option<Caller>> {
+async fn caller(req: &Request, cfg: &Config, route: &ApiRoute) -> Result<Option<Caller>> {
     let header = req.headers().get("Authorization")?;
     let Some(bearer) = header.as_deref().and_then(bearer_token) else {
         return Ok(None);
@@ -38,7 +38,7 @@ fn caller(req: &Request, cfg: &Config, route: &ApiRoute) -> Result<Option<Caller
     if !route.user_readable() {
         return Ok(None);
     }
-    Ok(cfg.verifier.verify(bearer, now_ms()).ok().map(Caller::User))
+    Ok(jwks::verify(cfg, bearer).await.ok().map(Caller::User))
 }
 
 pub async fn handle(
@@ -47,7 +47,7 @@ pub async fn handle(
     cfg: &Config,
     route: ApiRoute,
 ) -> Result<Response> {
-    let Some(caller) = caller(&req, cfg, &route)? else {
+    let Some(caller) = caller(&req, cfg, &route).await? else {
         return http::error(&ApiError::Unauthorized);
     };
     match checked(&mut req, &caller, &route).await? {

@@ -1,19 +1,20 @@
 //! The Worker's fetch handler: Origin check, routing, token check and forwarding to the
 //! right object. Nothing reaches an object before the Origin and the token are checked.
-//! Also `GET /healthz` (`?deep=1`: D1 reachability and the configuration problems).
+//! Also `GET /healthz` (`?deep=1`: D1 reachability, the configuration problems and the
+//! state of the key set fetched from `JWT_JWKS_URL`).
 
 use worker::*;
 
 use crate::domain::auth::credentials;
-use crate::domain::config::DeepHealth;
 use crate::domain::errors::{ApiError, Close};
+use crate::domain::health::DeepHealth;
 use crate::domain::identity::Identity;
 use crate::domain::ids::{dm_conversation_id, Id, StreamKey, ONLINE_ORG};
 use crate::domain::routes::{is_socket_path, route, Route, RouteError, SocketRoute};
 use crate::platform::config::{config, Config};
 use crate::platform::http::{self, answer_socket, refuse_socket};
 use crate::platform::internal;
-use crate::platform::runtime::now_ms;
+use crate::platform::jwks;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -62,7 +63,8 @@ fn wants_deep(url: &Url) -> bool {
         .any(|(k, v)| k == "deep" && matches!(v.as_ref(), "1" | "true"))
 }
 
-/// D1 answers `SELECT 1` (else 503), and the configuration problems by name and kind.
+/// D1 answers `SELECT 1` (else 503), the configuration problems by name and kind, and the
+/// fetched key set's state.
 async fn deep_health(env: &Env, cfg: &Config) -> Result<Response> {
     let d1 = match env.d1("DB") {
         Ok(db) => db.prepare("SELECT 1").run().await.map(|_| ()),
@@ -71,7 +73,7 @@ async fn deep_health(env: &Env, cfg: &Config) -> Result<Response> {
     if let Err(e) = &d1 {
         console_error!("healthz: D1 unreachable: {e}");
     }
-    let report = DeepHealth::new(d1.is_ok(), &cfg.problems);
+    let report = DeepHealth::new(d1.is_ok(), &cfg.problems).with_jwks(jwks::health(cfg));
     http::json(report.status(), &report)
 }
 
@@ -109,10 +111,11 @@ async fn open_socket(
         query_token.as_deref(),
     );
     let protocol = creds.protocol.as_deref();
-    let Some(who) = creds
-        .token
-        .and_then(|t| cfg.verifier.verify(&t, now_ms()).ok())
-    else {
+    let verified = match creds.token {
+        Some(token) => jwks::verify(cfg, &token).await.ok(),
+        None => None,
+    };
+    let Some(who) = verified else {
         return refuse_socket(Close::Unauthorized, protocol);
     };
     let Some(stream) = stream_for(&who, socket) else {

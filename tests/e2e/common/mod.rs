@@ -5,6 +5,7 @@
 
 mod endpoint;
 mod evict;
+mod idp;
 mod objects;
 mod process;
 mod server;
@@ -25,6 +26,7 @@ use rand::Rng;
 use serde_json::{json, Map, Value};
 
 pub use endpoint::{per_endpoint, with_token, Endpoint, EndpointCase, Target};
+pub use idp::{key_set, Idp, IdpKey};
 pub use objects::write_object;
 pub use server::{Killed, Server};
 pub use state::{new_state_dir, unpack_fixture};
@@ -198,6 +200,15 @@ pub fn api_key() -> String {
 }
 
 fn sign_with(extra: Value, secret: &str) -> String {
+    let header = Header::empty().with_token_type("JWT");
+    Hs256
+        .token(&header, &claims_with(extra), &Hs256Key::new(secret))
+        .expect("sign a token")
+}
+
+/// `extra` (JSON object) merged over `{sub: "anonymous", exp: now+3600, iat: now}`; a `null`
+/// claim removes that key.
+pub fn claims_with(extra: Value) -> Claims<Map<String, Value>> {
     let mut map = Map::new();
     map.insert("sub".into(), json!("anonymous"));
     map.insert("exp".into(), json!(now() + 3600));
@@ -219,10 +230,7 @@ fn sign_with(extra: Value, secret: &str) -> String {
     claims.expiration = exp;
     claims.not_before = nbf;
     claims.issued_at = iat;
-    let header = Header::empty().with_token_type("JWT");
-    Hs256
-        .token(&header, &claims, &Hs256Key::new(secret))
-        .expect("sign a token")
+    claims
 }
 
 // ---------------------------------------------------------------- HTTP
