@@ -98,8 +98,36 @@ pub fn route(method: &str, path: &str) -> Result<Route, RouteError> {
     }
 }
 
+/// A path segment as an id. Clients that percent-encode (`dm%3Aa%3Ab` for `dm:a:b`) reach the
+/// same id; anything that decodes to a character ids do not allow is still refused.
+fn id(segment: &str) -> Result<Id, RouteError> {
+    Id::parse(&percent_decoded(segment)).map_err(RouteError::from)
+}
+
+/// `%XX` sequences decoded (a malformed one is kept as it is, and then fails the id rule).
+fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn socket_route(segs: &[&str]) -> Result<SocketRoute, RouteError> {
-    let id = |s: &str| Id::parse(s).map_err(RouteError::from);
     match segs {
         ["chat" | "conversations", c] => Ok(SocketRoute::Conversation(id(c)?)),
         ["dm", u] => Ok(SocketRoute::Dm(id(u)?)),
@@ -112,7 +140,6 @@ fn socket_route(segs: &[&str]) -> Result<SocketRoute, RouteError> {
 
 fn api_route(method: &str, segs: &[&str]) -> Result<ApiRoute, RouteError> {
     use ApiRoute::*;
-    let id = |s: &str| Id::parse(s).map_err(RouteError::from);
     // The shape decides the endpoint; then the method must be one it serves.
     let (route, allowed): (ApiRoute, &[&str]) = match segs {
         ["notifications"] => (PublishNotifications, &["POST"]),
@@ -151,6 +178,25 @@ fn api_route(method: &str, segs: &[&str]) -> Result<ApiRoute, RouteError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_encoded_ids_reach_the_same_id() {
+        let plain = route("GET", "/api/conversations/dm:a:b/messages").unwrap();
+        assert_eq!(
+            route("GET", "/api/conversations/dm%3Aa%3ab/messages").unwrap(),
+            plain
+        );
+        assert_eq!(
+            route("GET", "/ws/chat/x%2Fy/"),
+            Err(RouteError::BadId(IdError::Malformed)),
+            "a decoded slash is still not an id character"
+        );
+        assert_eq!(
+            percent_decoded("a%zz%4"),
+            "a%zz%4",
+            "malformed escapes stay"
+        );
+    }
 
     fn id(s: &str) -> Id {
         Id::parse(s).unwrap()
