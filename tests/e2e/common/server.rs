@@ -151,19 +151,24 @@ impl Server {
     /// make D1 fail while the Worker keeps running.
     pub fn d1_execute(&self, sql: &str) -> Result<(), String> {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let out = wrangler(&root)
-            .args(["d1", "execute", "DB", "--local", "--persist-to"])
-            .arg(&self.state_dir)
-            .args(["--command", sql])
-            .output()
-            .map_err(|e| format!("cannot run wrangler: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "d1 execute {sql:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ))
+        // The Worker writes the same SQLite file: a busy database is retried, not a failure.
+        let mut tries = 0;
+        loop {
+            let out = wrangler(&root)
+                .args(["d1", "execute", "DB", "--local", "--persist-to"])
+                .arg(&self.state_dir)
+                .args(["--command", sql])
+                .output()
+                .map_err(|e| format!("cannot run wrangler: {e}"))?;
+            if out.status.success() {
+                return Ok(());
+            }
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            tries += 1;
+            if tries >= 40 || !(err.contains("SQLITE_BUSY") || err.contains("database is locked")) {
+                return Err(format!("d1 execute {sql:?} failed: {err}"));
+            }
+            std::thread::sleep(Duration::from_millis(250));
         }
     }
 
