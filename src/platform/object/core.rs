@@ -14,7 +14,7 @@ use super::hub::{self, Hub};
 use super::outbox;
 use super::schema::Schema;
 use super::socket::{self, Attachment, Connect};
-use super::timers::{Timer, Timers, RETRY_MS};
+use super::timers::{self, Timer, Timers, RETRY_MS};
 use crate::domain::config::Settings;
 use crate::domain::errors::Close;
 use crate::domain::protocol::{Established, ServerFrame};
@@ -256,7 +256,7 @@ impl Core {
                 Some(now + RETRY_MS)
             });
             if let Some(at) = next {
-                self.timers.schedule(&self.state, timer, at).await?;
+                timers::queue(&sql, timer, at)?;
             }
         }
         self.timers.rearm(&self.state).await?;

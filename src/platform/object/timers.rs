@@ -51,6 +51,17 @@ struct Row {
     due: i64,
 }
 
+/// Puts `timer` on the queue for `at` (an earlier due time stays), without arming the alarm:
+/// the alarm run queues what its timers ask for, then arms once ([`Timers::rearm`]).
+pub fn queue(sql: &SqlStorage, timer: Timer, at: i64) -> worker::Result<()> {
+    sql.exec(
+        "INSERT INTO timers (name, due) VALUES (?, ?) \
+         ON CONFLICT(name) DO UPDATE SET due = min(due, excluded.due)",
+        Some(vec![timer.name().into(), at.into()]),
+    )?;
+    Ok(())
+}
+
 /// An object's timers, with what this instance already knows is scheduled, so the hot path
 /// (a timer per message) usually costs no storage call at all.
 #[derive(Default)]
@@ -65,11 +76,7 @@ impl Timers {
         if self.known_due(timer).is_some_and(|due| due <= at) {
             return Ok(());
         }
-        state.storage().sql().exec(
-            "INSERT INTO timers (name, due) VALUES (?, ?) \
-             ON CONFLICT(name) DO UPDATE SET due = min(due, excluded.due)",
-            Some(vec![timer.name().into(), at.into()]),
-        )?;
+        queue(&state.storage().sql(), timer, at)?;
         self.remember(timer, at);
         self.arm(state, at).await
     }
