@@ -21,6 +21,11 @@ pub struct Settings {
     pub presence_grace_ms: i64,
     pub org_event_retention: u64,
     pub allowed_origins: Vec<String>,
+    /// Conversations one session socket may have joined at once (SPEC §9).
+    pub max_joined_conversations: usize,
+    /// Test-only (`TEST_DROP_HANDOFF_SEQS`, honoured only with `DEV_TOKENS` on): hand-offs of
+    /// these seqs from rooms to sessions are dropped, so tests can prove the gap repair.
+    pub drop_handoff_seqs: Vec<u64>,
 }
 
 /// A number read from `[vars]`: its name, its default (and the default as messages quote
@@ -83,6 +88,13 @@ const PRESENCE_GRACE_MS: Number<i64> = Number {
     ok: |v| v >= 0,
     rule: "a whole number of at least 0",
 };
+const MAX_JOINED_CONVERSATIONS: Number<usize> = Number {
+    var: "MAX_JOINED_CONVERSATIONS",
+    default: 100,
+    text: "100",
+    ok: |v| v >= 1,
+    rule: WHOLE_1,
+};
 const ORG_EVENT_RETENTION: Number<u64> = Number {
     var: "ORG_EVENT_RETENTION",
     default: 1_000,
@@ -103,6 +115,8 @@ impl Default for Settings {
             presence_grace_ms: PRESENCE_GRACE_MS.default,
             org_event_retention: ORG_EVENT_RETENTION.default,
             allowed_origins: Vec::new(),
+            max_joined_conversations: MAX_JOINED_CONVERSATIONS.default,
+            drop_handoff_seqs: Vec::new(),
         }
     }
 }
@@ -258,6 +272,14 @@ impl Settings {
                 .into_iter()
                 .map(|o| o.trim_end_matches('/').to_string())
                 .collect(),
+            max_joined_conversations: r.number(&MAX_JOINED_CONVERSATIONS),
+            drop_handoff_seqs: match dev_tokens_on(get("DEV_TOKENS")) {
+                true => comma_list(r.text("TEST_DROP_HANDOFF_SEQS"))
+                    .iter()
+                    .filter_map(|s| s.parse().ok())
+                    .collect(),
+                false => Vec::new(),
+            },
         };
         if settings.allowed_origins.iter().any(|o| o == "*") {
             r.problems.push(Problem::AnyOrigin);

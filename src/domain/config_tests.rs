@@ -30,6 +30,19 @@ fn defaults_match_the_contract() {
         (10.0, 30.0, 10)
     );
     assert_eq!(s.presence_grace_ms, 3_000);
+    assert_eq!(s.max_joined_conversations, 100);
+    assert!(s.drop_handoff_seqs.is_empty());
+}
+
+#[test]
+fn the_handoff_drop_switch_needs_dev_tokens() {
+    let (off, _) = Settings::from_lookup(lookup(&[("TEST_DROP_HANDOFF_SEQS", "2, 5")]));
+    assert!(off.drop_handoff_seqs.is_empty(), "ignored in production");
+    let (on, _) = Settings::from_lookup(lookup(&[
+        ("TEST_DROP_HANDOFF_SEQS", "2, 5"),
+        ("DEV_TOKENS", "1"),
+    ]));
+    assert_eq!(on.drop_handoff_seqs, vec![2, 5]);
 }
 
 #[test]
@@ -116,6 +129,7 @@ fn quoted_defaults_are_the_defaults() {
         "RESUME_LIMIT",
         "PRESENCE_GRACE_MS",
         "ORG_EVENT_RETENTION",
+        "MAX_JOINED_CONVERSATIONS",
     ];
     let (_, problems) = Settings::from_lookup(|k| vars.contains(&k).then(|| "x".into()));
     assert_eq!(problems.len(), vars.len());

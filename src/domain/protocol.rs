@@ -48,6 +48,15 @@ pub enum ClientFrame {
         notification_id: String,
     },
     MarkAllRead {},
+    /// Sessions only (SPEC §9).
+    JoinConversation {
+        conversation_id: String,
+        #[serde(default)]
+        since: Option<u64>,
+    },
+    LeaveConversation {
+        conversation_id: String,
+    },
 }
 
 impl ClientFrame {
@@ -64,7 +73,23 @@ impl ClientFrame {
             ClientFrame::MessageDelete { .. } => "message_delete",
             ClientFrame::MarkRead { .. } => "mark_read",
             ClientFrame::MarkAllRead {} => "mark_all_read",
+            ClientFrame::JoinConversation { .. } => "join_conversation",
+            ClientFrame::LeaveConversation { .. } => "leave_conversation",
         }
+    }
+
+    /// A frame about a conversation's content: on a session it names its conversation and
+    /// is forwarded to the room (SPEC §9).
+    pub fn is_conversation_frame(&self) -> bool {
+        matches!(
+            self,
+            ClientFrame::ChatMessage(_)
+                | ClientFrame::TypingIndicator { .. }
+                | ClientFrame::ReadReceipt { .. }
+                | ClientFrame::MessageReaction { .. }
+                | ClientFrame::MessageEdit { .. }
+                | ClientFrame::MessageDelete { .. }
+        )
     }
 }
 
@@ -81,6 +106,8 @@ const CLIENT_TYPES: &[&str] = &[
     "message_delete",
     "mark_read",
     "mark_all_read",
+    "join_conversation",
+    "leave_conversation",
 ];
 
 /// A new message, from a socket or from the server API.
@@ -98,6 +125,8 @@ pub struct ChatMessageIn {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incoming {
     pub request_id: Option<String>,
+    /// The conversation a frame on a session is about (SPEC §9); ignored elsewhere.
+    pub conversation_id: Option<String>,
     pub frame: ClientFrame,
 }
 
@@ -125,8 +154,20 @@ pub fn decode(text: &str) -> Result<Incoming, Rejected> {
     if let Err(e) = check_type(map) {
         return Err(reject(request_id, e));
     }
+    let conversation_id = match map.get("conversation_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(c)) => Some(c.clone()),
+        Some(_) => {
+            let e = FrameError::invalid("conversation_id must be a string");
+            return Err(reject(request_id, e));
+        }
+    };
     match ClientFrame::deserialize(value) {
-        Ok(frame) => Ok(Incoming { request_id, frame }),
+        Ok(frame) => Ok(Incoming {
+            request_id,
+            conversation_id,
+            frame,
+        }),
         Err(e) => Err(reject(request_id, FrameError::invalid(json_error(&e)))),
     }
 }
@@ -239,6 +280,9 @@ pub struct Established {
     pub org_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub online: Option<Vec<String>>,
+    /// Sessions (SPEC §9): the conversations joined, empty on connect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversations: Option<Vec<String>>,
 }
 
 /// A frame from the server.
@@ -267,6 +311,19 @@ pub enum ServerFrame {
     Resumed {
         since: u64,
         last_seq: u64,
+    },
+    /// Sessions: a `join_conversation` succeeded; the replay its `since` asked for follows.
+    Joined {
+        conversation_id: String,
+        last_seq: u64,
+        presence: Vec<PresenceEntry>,
+    },
+    /// Sessions: the conversation is no longer delivered (`reason: "removed"` when the
+    /// member was removed through the API).
+    Left {
+        conversation_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     ResyncRequired {
         last_seq: u64,

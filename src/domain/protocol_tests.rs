@@ -310,6 +310,26 @@ fn decodes_every_client_frame() {
             },
         ),
         (r#"{"type":"mark_all_read"}"#, ClientFrame::MarkAllRead {}),
+        (
+            r#"{"type":"join_conversation","conversation_id":"c1","since":4}"#,
+            ClientFrame::JoinConversation {
+                conversation_id: "c1".into(),
+                since: Some(4),
+            },
+        ),
+        (
+            r#"{"type":"join_conversation","conversation_id":"c1"}"#,
+            ClientFrame::JoinConversation {
+                conversation_id: "c1".into(),
+                since: None,
+            },
+        ),
+        (
+            r#"{"type":"leave_conversation","conversation_id":"c1"}"#,
+            ClientFrame::LeaveConversation {
+                conversation_id: "c1".into(),
+            },
+        ),
     ];
     for (text, want) in cases {
         assert_eq!(decode(text).unwrap().frame, want, "{text}");
@@ -376,4 +396,60 @@ fn decode_echoes_the_request_id_on_type_errors_but_not_an_unusable_one() {
     assert_eq!(bad_id.request_id, None);
     let null_id = decode(r#"{"type":"ping","request_id":null}"#).unwrap();
     assert_eq!(null_id.request_id, None);
+}
+
+#[test]
+fn session_frames() {
+    let session = Established {
+        user_id: "u1".into(),
+        user_name: "Ann".into(),
+        last_seq: 2,
+        unread_count: Some(1),
+        conversations: Some(vec![]),
+        ..Default::default()
+    };
+    golden(
+        ServerFrame::ConnectionEstablished(session),
+        r#"{"type":"connection.established","user_id":"u1","user_name":"Ann","last_seq":2,"unread_count":1,"conversations":[]}"#,
+    );
+    golden(
+        ServerFrame::Joined {
+            conversation_id: "c1".into(),
+            last_seq: 7,
+            presence: vec![PresenceEntry {
+                user_id: "u1".into(),
+                user_name: "Ann".into(),
+                devices: 1,
+            }],
+        },
+        r#"{"type":"joined","conversation_id":"c1","last_seq":7,"presence":[{"user_id":"u1","user_name":"Ann","devices":1}]}"#,
+    );
+    golden(
+        ServerFrame::Left {
+            conversation_id: "c1".into(),
+            reason: None,
+        },
+        r#"{"type":"left","conversation_id":"c1"}"#,
+    );
+    golden(
+        ServerFrame::Left {
+            conversation_id: "c1".into(),
+            reason: Some("removed".into()),
+        },
+        r#"{"type":"left","conversation_id":"c1","reason":"removed"}"#,
+    );
+}
+
+#[test]
+fn a_session_frame_names_its_conversation() {
+    let got = decode(r#"{"type":"chat_message","content":"hi","conversation_id":"c2"}"#).unwrap();
+    assert_eq!(got.conversation_id.as_deref(), Some("c2"));
+    assert!(got.frame.is_conversation_frame());
+    assert_eq!(decode(r#"{"type":"ping"}"#).unwrap().conversation_id, None);
+    let bad = decode(r#"{"type":"typing","is_typing":true,"conversation_id":5,"request_id":"r"}"#)
+        .unwrap_err();
+    assert_eq!(bad.error.code, ErrorCode::InvalidRequest);
+    assert_eq!(bad.request_id.as_deref(), Some("r"));
+    let join = decode(r#"{"type":"join_conversation","conversation_id":"c1"}"#).unwrap();
+    assert!(!join.frame.is_conversation_frame());
 }

@@ -13,7 +13,20 @@ pub enum SocketRoute {
     Notifications,
     OrgEvents(Id),
     Online,
+    /// `/ws/chat/` and `/ws/` with no id: the user's session (SPEC §9).
+    Session,
 }
+
+/// Endpoint names that `/ws/{user_id}/` (the DM alias of SPEC §9) never takes for a user.
+pub const RESERVED_SOCKET_NAMES: &[&str] = &[
+    "chat",
+    "dm",
+    "notifications",
+    "notify",
+    "events",
+    "online",
+    "conversations",
+];
 
 /// A server API endpoint (SPEC §5).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +96,7 @@ pub enum RouteError {
 /// True for paths under `/ws/`: a bad id there is answered with close 4400 on an upgrade
 /// (so browsers can read it) and 400 otherwise.
 pub fn is_socket_path(path: &str) -> bool {
-    path.starts_with("/ws/")
+    path == "/ws" || path.starts_with("/ws/")
 }
 
 /// Routes `method path` (path without query string).
@@ -134,6 +147,8 @@ fn socket_route(segs: &[&str]) -> Result<SocketRoute, RouteError> {
         ["notifications" | "notify"] => Ok(SocketRoute::Notifications),
         ["events", o] => Ok(SocketRoute::OrgEvents(id(o)?)),
         ["online"] => Ok(SocketRoute::Online),
+        [] | ["chat"] => Ok(SocketRoute::Session),
+        [u] if !RESERVED_SOCKET_NAMES.contains(u) => Ok(SocketRoute::Dm(id(u)?)),
         _ => Err(RouteError::NotFound),
     }
 }
@@ -213,6 +228,12 @@ mod tests {
             ("/ws/notify", SocketRoute::Notifications),
             ("/ws/events/acme/", SocketRoute::OrgEvents(id("acme"))),
             ("/ws/online/", SocketRoute::Online),
+            ("/ws/chat/", SocketRoute::Session),
+            ("/ws/chat", SocketRoute::Session),
+            ("/ws/", SocketRoute::Session),
+            ("/ws", SocketRoute::Session),
+            ("/ws/u2/", SocketRoute::Dm(id("u2"))),
+            ("/ws/42", SocketRoute::Dm(id("42"))),
         ];
         for (path, want) in cases {
             assert_eq!(route("GET", path), Ok(Route::Socket(want)), "{path}");
@@ -222,8 +243,9 @@ mod tests {
     #[test]
     fn unknown_socket_paths_are_not_found() {
         for path in [
-            "/ws/",
-            "/ws/chat/",
+            "/ws/dm/",
+            "/ws/events/",
+            "/ws/conversations",
             "/ws/chat/a/b/",
             "/ws/nope/x/",
             "/ws/notifications/x",
@@ -237,6 +259,7 @@ mod tests {
         for path in [
             "/ws/chat/a%20b/",
             "/ws/events/<x>/",
+            "/ws/a%20b/",
             "/api/conversations/a b/messages",
         ] {
             assert!(
@@ -322,7 +345,8 @@ mod tests {
     fn socket_paths_are_the_ws_tree() {
         assert!(is_socket_path("/ws/chat/a b/"));
         assert!(is_socket_path("/ws/"));
-        assert!(!is_socket_path("/ws"));
+        assert!(is_socket_path("/ws"), "the session, without its slash");
+        assert!(!is_socket_path("/wsx"));
         assert!(!is_socket_path("/api/conversations/a b/messages"));
     }
 

@@ -25,6 +25,9 @@ pub const INSTANCE: &str = "x-rt-instance";
 /// Internal paths understood by every object.
 pub const SOCKET_PATH: &str = "/socket";
 
+/// On an inbox socket: the socket is a session (SPEC §9), not a notifications-only socket.
+pub const SESSION_QUERY: &str = "session=1";
+
 fn stub(env: &Env, stream: &StreamKey) -> Result<worker::Stub> {
     env.durable_object(stream.class().binding())?
         .id_from_name(&stream.object_name())?
@@ -119,4 +122,24 @@ fn command_request(stream_id: Option<&str>, cmd: Command<'_>) -> Result<Request>
         init.with_body(Some(b.into()));
     }
     Request::new_with_init(&format!("https://object{path}"), &init)
+}
+
+/// Object → object: POSTs `body` as JSON to `path` on the stream's object (sessions: room ↔
+/// inbox). Internal paths are reachable only this way: the Worker never routes to them.
+pub async fn post<T: serde::Serialize>(
+    env: &Env,
+    stream: &StreamKey,
+    path: &str,
+    body: &T,
+) -> Result<Response> {
+    let body = serde_json::to_string(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let cmd = Command {
+        method: Method::Post,
+        path: path.to_string(),
+        body: Some(body),
+        user: None,
+        idempotency_key: None,
+        fingerprint: None,
+    };
+    command(env, stream, cmd).await
 }

@@ -35,6 +35,7 @@ mod outbox;
 mod reads;
 mod recovery;
 mod revocation;
+mod session;
 mod socket;
 mod storage;
 mod storage_untouched;
@@ -58,6 +59,7 @@ fn main() {
     trials.extend(frames::trials());
     trials.extend(inbox::trials());
     trials.extend(inbox_sync::trials());
+    trials.extend(session::trials());
     trials.extend(jwks::trials());
     trials.extend(org::trials());
     trials.extend(org_presence::trials());

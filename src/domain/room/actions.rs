@@ -20,6 +20,7 @@ pub(super) fn typing(actor: &Actor<'_>, is_typing: bool) -> Outcome {
         broadcast: Some(Broadcast {
             text: frame.to_text(),
             include_sender: false,
+            seq: None,
         }),
     }
 }

@@ -24,6 +24,7 @@ pub(super) fn commit(
         broadcast: Some(Broadcast {
             text,
             include_sender: true,
+            seq: Some(seq),
         }),
     })
 }

@@ -81,6 +81,8 @@ pub struct Broadcast {
     pub text: String,
     /// Typing goes to the others only; everything else to everyone.
     pub include_sender: bool,
+    /// The durable event's `seq` (sessions order by it); `None` for typing.
+    pub seq: Option<u64>,
 }
 
 impl Outcome {

@@ -118,7 +118,7 @@ async fn open_socket(
     let Some(who) = verified else {
         return refuse_socket(Close::Unauthorized, protocol);
     };
-    let Some(stream) = stream_for(&who, socket) else {
+    let Some(stream) = stream_for(&who, socket.clone()) else {
         return refuse_socket(Close::BadRequest, protocol);
     };
     // Only `since` travels on: the token must not reach the object or its logs.
@@ -129,7 +129,13 @@ async fn open_socket(
     if since.as_deref().is_some_and(|s| s.parse::<u64>().is_err()) {
         return refuse_socket(Close::BadRequest, protocol);
     }
-    let query = since.map(|s| format!("since={s}"));
+    let session = matches!(socket, SocketRoute::Session);
+    let query = match (since, session) {
+        (Some(s), true) => Some(format!("since={s}&{}", internal::SESSION_QUERY)),
+        (Some(s), false) => Some(format!("since={s}")),
+        (None, true) => Some(internal::SESSION_QUERY.to_string()),
+        (None, false) => None,
+    };
     let resp = internal::open_socket(env, &stream, &who, query.as_deref()).await?;
     // When `bearer.<jwt>` is the only offer, `protocol` is that offer: browsers fail a
     // handshake whose offered protocols get no answer, and echoing the token to the client
@@ -143,7 +149,7 @@ fn stream_for(who: &Identity, socket: SocketRoute) -> Option<StreamKey> {
     Some(match socket {
         SocketRoute::Conversation(id) => StreamKey::Conversation(id),
         SocketRoute::Dm(peer) => StreamKey::Conversation(dm_conversation_id(&me, &peer).ok()?),
-        SocketRoute::Notifications => StreamKey::User(me),
+        SocketRoute::Notifications | SocketRoute::Session => StreamKey::User(me),
         SocketRoute::OrgEvents(org) => StreamKey::Org(org),
         SocketRoute::Online => StreamKey::Org(Id::parse(ONLINE_ORG).ok()?),
     })

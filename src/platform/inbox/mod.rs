@@ -8,7 +8,9 @@
 //! memory, since a hibernated object is rebuilt from storage and sockets.
 
 mod history;
+mod joins;
 mod ledger;
+mod session;
 pub mod store;
 
 use serde_json::json;
@@ -16,12 +18,13 @@ use worker::*;
 
 use crate::domain::errors::{json_error, ApiError};
 use crate::domain::inbox::{self, Fanout, InboxStore, NotificationIn};
+use crate::domain::lanes::Lanes;
 use crate::domain::protocol::{ClientFrame, Established, ServerFrame};
 use crate::domain::stream::EventLog;
 use crate::platform::gateway::notify::{LEDGER_PATH, NOTIFY_PATH};
 use crate::platform::http::{error, json as reply};
 use crate::platform::internal::{self, IDEMPOTENCY};
-use crate::platform::object::core::Core;
+use crate::platform::object::core::{Core, Hooks, NextRun};
 use crate::platform::object::socket::{self, Attachment, Connect};
 use crate::platform::object::{idempotency, outbox};
 use crate::platform::runtime::{new_id, now_ms};
@@ -30,12 +33,14 @@ use store::{SqliteInbox, SCHEMA};
 #[durable_object]
 pub struct UserInbox {
     core: Core,
+    lanes: Lanes,
 }
 
 impl DurableObject for UserInbox {
     fn new(state: State, env: Env) -> Self {
         UserInbox {
             core: Core::new(state, env, &SCHEMA, false),
+            lanes: Lanes::default(),
         }
     }
 
@@ -55,6 +60,14 @@ impl DurableObject for UserInbox {
                 self.publish(&body, key.as_deref(), &print).await
             }
             (Method::Get, "/notifications") => self.list(&req).await,
+            (Method::Post, "/session/deliver") => {
+                let delivery = req.json().await?;
+                reply(200, &self.delivered(delivery).await).map_err(ApiError::from)
+            }
+            (Method::Post, "/session/removed") => {
+                self.removed(req.json().await?);
+                reply(200, &json!({})).map_err(ApiError::from)
+            }
             _ => Err(ApiError::NotFound("no such endpoint".into())),
         };
         let mut resp = result.or_else(|e| error(&e))?;
@@ -64,10 +77,14 @@ impl DurableObject for UserInbox {
     }
 
     async fn websocket_message(&self, ws: WebSocket, msg: WebSocketIncomingMessage) -> Result<()> {
-        let Some((mut att, incoming)) = socket::screen(&ws, msg, &self.core.settings, now_ms())
+        let Some((mut att, incoming, text)) =
+            socket::screen(&ws, msg, &self.core.settings, now_ms())
         else {
             return Ok(());
         };
+        if att.session && self.session_frame(&ws, &att, &incoming, text).await {
+            return Ok(());
+        }
         let ids = match incoming.frame {
             ClientFrame::Resume { since } => {
                 self.resume(&ws, &mut att, since);
@@ -108,15 +125,29 @@ impl DurableObject for UserInbox {
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
-        self.core.closed(&ws, code).await
+        self.core.closed(&ws, code).await?;
+        self.session_closed(&ws).await;
+        Ok(())
     }
 
     async fn websocket_error(&self, ws: WebSocket, _error: Error) -> Result<()> {
-        self.core.gone(&ws).await
+        self.core.gone(&ws).await?;
+        self.session_closed(&ws).await;
+        Ok(())
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.core.alarm(idempotency::trim).await
+        self.core.alarm(self).await
+    }
+}
+
+impl Hooks for UserInbox {
+    fn trim(&self, sql: &SqlStorage, now: i64) -> NextRun {
+        idempotency::trim(sql, now)
+    }
+
+    async fn sessions(&self, _now: i64) -> NextRun {
+        Ok(self.renew().await)
     }
 }
 
@@ -141,6 +172,7 @@ impl UserInbox {
             user_name: conn.who.display_name().to_string(),
             last_seq: store.last_seq(),
             unread_count: Some(store.unread_count()),
+            conversations: conn.session.then(Vec::new),
             ..Default::default()
         };
         let window = self.core.settings.resume_limit;

@@ -31,6 +31,7 @@ pub static SCHEMA: Schema = Schema {
             hub::SCHEMA,
             UNREAD_V2,
         ],
+        &[super::joins::SCHEMA_V3],
     ],
 };
 

@@ -26,8 +26,28 @@ use crate::platform::{config, internal};
 /// much as ten frames, so replays are paced by the same bucket as everything else.
 pub const REPLAY_EVENTS_PER_TOKEN: f64 = 100.0;
 
-/// What an object's own timer (retention) returns: when it wants to run again.
+/// What an object's own timer returns: when it wants to run again.
 pub type NextRun = Result<Option<i64>>;
+
+/// The timers whose work is an object's own; the core runs everything else.
+#[allow(async_fn_in_trait)] // objects are single-threaded: no `Send` bound is wanted
+pub trait Hooks {
+    /// [`Timer::Trim`]: drop what is past its retention.
+    fn trim(&self, sql: &SqlStorage, now: i64) -> NextRun;
+    /// [`Timer::Sessions`]: leases and catch-up (objects with sessions).
+    async fn sessions(&self, _now: i64) -> NextRun {
+        Ok(None)
+    }
+}
+
+/// Hooks of an object whose only own timer is a retention trim.
+pub struct Retention(pub fn(&SqlStorage, i64) -> NextRun);
+
+impl Hooks for Retention {
+    fn trim(&self, sql: &SqlStorage, now: i64) -> NextRun {
+        (self.0)(sql, now)
+    }
+}
 
 pub struct Core {
     pub state: State,
@@ -167,7 +187,9 @@ impl Core {
     /// presence, and arms the token's expiry.
     pub async fn accept(&self, conn: &Connect) -> Result<(WebSocket, Attachment, Response)> {
         self.ensure_written()?;
-        let others = self.state.get_websockets_with_tag(&conn.who.user_id).len();
+        let user = &conn.who.user_id;
+        let others = self.state.get_websockets_with_tag(user).len()
+            + self.hub.session_devices(&self.sql(), user);
         let now = now_ms();
         let (ws, att, resp) = socket::accept(&self.state, conn, &self.settings, now)?;
         if self.presence {
@@ -237,8 +259,8 @@ impl Core {
     }
 
     /// The alarm: runs every due timer, each on its own, then arms the alarm again.
-    /// `retention` is the object's own trim.
-    pub async fn alarm(&self, retention: impl Fn(&SqlStorage, i64) -> NextRun) -> Result<Response> {
+    /// `own` runs the object's own timers.
+    pub async fn alarm(&self, own: &impl Hooks) -> Result<Response> {
         let now = now_ms();
         let sql = self.sql();
         for timer in self.timers.take_due(&sql, now)? {
@@ -246,7 +268,8 @@ impl Core {
                 Timer::Outbox => outbox::drain(&sql, &self.env, now).await,
                 Timer::Grace => Ok(hub::expire(&self.state, &self.hub, &sql, now)),
                 Timer::Expiry => Ok(self.close_expired(now)),
-                Timer::Trim => retention(&sql, now),
+                Timer::Trim => own.trim(&sql, now),
+                Timer::Sessions => own.sessions(now).await,
             };
             let next = next.unwrap_or_else(|e| {
                 console_error!(

@@ -10,6 +10,7 @@ use wasm_bindgen::JsValue;
 use worker::{Result, SqlStorage, SqlStorageValue, State, WebSocket};
 
 use super::socket::{self, Attachment};
+use super::subscribers;
 use crate::domain::config::Settings;
 use crate::domain::identity::Identity;
 use crate::domain::presence::{self, OnOpen};
@@ -78,7 +79,7 @@ pub fn grace(sql: &SqlStorage) -> Vec<GraceRow> {
     .unwrap_or_default()
 }
 
-fn in_grace(sql: &SqlStorage, user_id: &str) -> bool {
+pub fn in_grace(sql: &SqlStorage, user_id: &str) -> bool {
     #[derive(Deserialize)]
     struct Row {
         #[allow(dead_code)]
@@ -106,6 +107,17 @@ pub struct Hub {
     /// The runtime's state as JS sees it, for the loops that run in JS.
     js: JsValue,
     roster: RefCell<Option<Members>>,
+    /// Rooms only: every frame broadcast here, kept for the room's session subscribers
+    /// until the room hands it on (`room::handoff`). `None` where nothing is handed on.
+    spill: RefCell<Option<Vec<Spilled>>>,
+}
+
+/// A frame broadcast to an object's sockets, on its way to the sessions that follow it.
+#[derive(Debug, Clone)]
+pub struct Spilled {
+    pub event: crate::domain::session::Event,
+    /// Typing is not shown to the typer: not to their sessions either.
+    pub except_user: Option<String>,
 }
 
 impl Hub {
@@ -116,12 +128,66 @@ impl Hub {
         let hub = Hub {
             js,
             roster: RefCell::new(None),
+            spill: RefCell::new(None),
         };
         (State::from(inner), hub)
     }
 
+    /// Keeps every broadcast for [`Hub::take_spilled`] (rooms, for their sessions).
+    pub fn keep_for_sessions(&self) {
+        self.spill.borrow_mut().get_or_insert_with(Vec::new);
+    }
+
+    /// Whether this object's sockets are joined by sessions too (rooms).
+    pub fn has_sessions(&self) -> bool {
+        self.spill.borrow().is_some()
+    }
+
+    /// `user`'s session devices here (0 where there are no sessions).
+    pub fn session_devices(&self, sql: &SqlStorage, user: &str) -> usize {
+        match self.has_sessions() {
+            true => subscribers::devices(sql, user) as usize,
+            false => 0,
+        }
+    }
+
+    fn keep(&self, seq: Option<u64>, text: &str, except_user: Option<&str>) {
+        if let Some(spill) = self.spill.borrow_mut().as_mut() {
+            spill.push(Spilled {
+                event: crate::domain::session::Event {
+                    seq,
+                    frame: text.to_string(),
+                },
+                except_user: except_user.map(str::to_string),
+            });
+        }
+    }
+
+    /// Up to `limit` of the frames kept since the last call, oldest first.
+    pub fn take_spilled(&self, limit: usize) -> Vec<Spilled> {
+        match self.spill.borrow_mut().as_mut() {
+            Some(spill) => spill.drain(..limit.min(spill.len())).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Frames taken but not handed on yet go back to the front.
+    pub fn put_back(&self, mut frames: Vec<Spilled>) {
+        if let Some(spill) = self.spill.borrow_mut().as_mut() {
+            frames.append(spill);
+            *spill = frames;
+        }
+    }
+
+    /// A durable event (with its `seq`) to every socket; returns how many took it.
+    pub fn broadcast_event(&self, text: &str, seq: Option<u64>) -> usize {
+        self.keep(seq, text, None);
+        js::broadcast(&self.js, text, &JsValue::UNDEFINED) as usize
+    }
+
     /// One serialized frame to every socket (but `except`); returns how many took it.
     pub fn broadcast(&self, text: &str, except: Option<&WebSocket>) -> usize {
+        self.keep(None, text, None);
         let except = except.map_or(JsValue::UNDEFINED, |ws| {
             let ws: &worker::web_sys::WebSocket = ws.as_ref();
             AsRef::<JsValue>::as_ref(ws).clone()
@@ -132,6 +198,7 @@ impl Hub {
     /// One serialized frame to every socket but those of `user` (typing is not shown in the
     /// typer's own tabs).
     pub fn broadcast_except_user(&self, text: &str, user: &str) -> usize {
+        self.keep(None, text, Some(user));
         js::broadcast_except_tag(&self.js, text, user) as usize
     }
 
@@ -201,12 +268,7 @@ pub fn opened(
             );
             hub.broadcast(&frame.to_text(), Some(ws));
         }
-        OnOpen::CancelGrace => {
-            sql.exec(
-                "DELETE FROM grace WHERE user_id = ?",
-                Some(vec![s(&att.who.user_id)]),
-            )?;
-        }
+        OnOpen::CancelGrace => cancel_grace(sql, &att.who.user_id)?,
         OnOpen::Nothing => {}
     }
     Ok(())
@@ -226,15 +288,33 @@ pub fn gone(
         return Ok(None);
     };
     let user = &att.who.user_id;
-    let remaining = hub.remove(state, att.sid, user);
+    let remaining = hub.remove(state, att.sid, user) + hub.session_devices(sql, user);
     let deadline = presence::on_close(remaining, now, settings.presence_grace_ms);
     if let Some(deadline) = deadline {
-        sql.exec(
-            "INSERT OR REPLACE INTO grace (user_id, user_name, username, deadline) VALUES (?, ?, ?, ?)",
-            Some(vec![s(user), s(att.who.display_name()), s(att.who.username()), deadline.into()]),
-        )?;
+        let who = &att.who;
+        start_grace(sql, user, (who.username(), who.display_name()), deadline)?;
     }
     Ok(deadline)
+}
+
+/// `user` has no device left here: they stay online until `deadline`.
+pub fn start_grace(
+    sql: &SqlStorage,
+    user: &str,
+    (username, user_name): (&str, &str),
+    deadline: i64,
+) -> Result<()> {
+    sql.exec(
+        "INSERT OR REPLACE INTO grace (user_id, user_name, username, deadline) VALUES (?, ?, ?, ?)",
+        Some(vec![s(user), s(user_name), s(username), deadline.into()]),
+    )?;
+    Ok(())
+}
+
+/// `user` is back within the grace window: the pending offline is cancelled.
+pub fn cancel_grace(sql: &SqlStorage, user: &str) -> Result<()> {
+    sql.exec("DELETE FROM grace WHERE user_id = ?", Some(vec![s(user)]))?;
+    Ok(())
 }
 
 /// Ends grace windows that ran out; users with no socket back are announced offline.
@@ -245,7 +325,9 @@ pub fn expire(state: &State, hub: &Hub, sql: &SqlStorage, now: i64) -> Option<i6
             "DELETE FROM grace WHERE user_id = ?",
             Some(vec![s(&g.user_id)]),
         );
-        if state.get_websockets_with_tag(&g.user_id).is_empty() {
+        let away = state.get_websockets_with_tag(&g.user_id).is_empty()
+            && hub.session_devices(sql, &g.user_id) == 0;
+        if away {
             let frame =
                 ServerFrame::user_status(&g.user_id, (&g.username, &g.user_name), false, iso(now));
             hub.broadcast(&frame.to_text(), None);
@@ -254,9 +336,13 @@ pub fn expire(state: &State, hub: &Hub, sql: &SqlStorage, now: i64) -> Option<i6
     grace(sql).first().map(|g| g.deadline)
 }
 
-/// Users online now: open sockets per user, plus users inside their grace window.
+/// Users online now: open sockets and session devices per user, plus users inside their
+/// grace window.
 pub fn list(state: &State, hub: &Hub, sql: &SqlStorage) -> Vec<PresenceEntry> {
-    let sockets = hub.entries(state);
+    let mut sockets = hub.entries(state);
+    if hub.has_sessions() {
+        sockets.extend(subscribers::devices_by_user(sql));
+    }
     let in_grace: Vec<(String, String)> = grace(sql)
         .into_iter()
         .map(|g| (g.user_id, g.user_name))

@@ -1,7 +1,8 @@
 //! What the three Durable Objects share: [`core`] (the shell every object is built on),
 //! [`timers`] (the queue behind the alarm), [`schema`] (versioned storage), [`hub`] (sockets
 //! and presence), [`socket`] (attachment and frame screening), [`event_log`], [`outbox`] (the
-//! D1 copy with dead letters), [`idempotency`], [`transaction`] and [`d1`] (reads for the HTTP API).
+//! D1 copy with dead letters), [`idempotency`], [`transaction`], [`d1`] (reads for the HTTP API)
+//! and [`subscribers`] (the sessions following a room).
 
 pub mod core;
 pub mod d1;
@@ -11,5 +12,6 @@ pub mod idempotency;
 pub mod outbox;
 pub mod schema;
 pub mod socket;
+pub mod subscribers;
 pub mod timers;
 pub mod transaction;

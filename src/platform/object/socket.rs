@@ -26,6 +26,9 @@ pub struct Attachment {
     /// The token's `orgs` claim names this stream (org hubs: survives API removal).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub claim: bool,
+    /// A session socket (SPEC §9: `/ws/chat/`, `/ws/`), which may join conversations.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub session: bool,
 }
 
 /// A socket upgrade as the Worker forwarded it. The Worker answers the subprotocol on the
@@ -34,6 +37,7 @@ pub struct Connect {
     pub who: Identity,
     pub stream_id: String,
     pub since: Option<u64>,
+    pub session: bool,
 }
 
 impl Connect {
@@ -47,15 +51,17 @@ impl Connect {
         let Ok(who) = serde_json::from_str::<Identity>(&who) else {
             return Ok(None);
         };
-        let since = req
-            .url()?
+        let url = req.url()?;
+        let since = url
             .query_pairs()
             .find(|(k, _)| k == "since")
             .and_then(|(_, v)| v.parse().ok());
+        let session = url.query_pairs().any(|(k, v)| k == "session" && v == "1");
         Ok(Some(Connect {
             who,
             stream_id,
             since,
+            session,
         }))
     }
 
@@ -96,6 +102,7 @@ pub fn accept(
         bucket: Bucket::full(settings.rate_burst, now_ms),
         sid,
         claim,
+        session: conn.session,
     };
     pair.server.serialize_attachment(&attachment)?;
     Ok((
@@ -149,14 +156,15 @@ pub fn sockets(state: &State) -> Vec<(WebSocket, Attachment)> {
         .collect()
 }
 
-/// Screens one incoming frame. Returns the decoded frame for the object, or `None` when the
-/// shell already answered (error, pong) or closed the socket.
+/// Screens one incoming frame. Returns the decoded frame for the object (with its text, which
+/// a session forwards as it came), or `None` when the shell already answered (error, pong)
+/// or closed the socket.
 pub fn screen(
     ws: &WebSocket,
     msg: WebSocketIncomingMessage,
     settings: &Settings,
     now_ms: i64,
-) -> Option<(Attachment, Incoming)> {
+) -> Option<(Attachment, Incoming, String)> {
     let text = match msg {
         WebSocketIncomingMessage::String(s) => s,
         WebSocketIncomingMessage::Binary(b) => String::from_utf8(b).unwrap_or_default(),
@@ -195,7 +203,7 @@ pub fn screen(
             send(ws, &ServerFrame::Pong { timestamp });
             None
         }
-        Ok(incoming) => Some((att, incoming)),
+        Ok(incoming) => Some((att, incoming, text)),
     }
 }
 

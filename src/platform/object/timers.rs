@@ -20,10 +20,19 @@ pub enum Timer {
     Expiry,
     /// Drop what is past its retention (idempotency keys, dead letters).
     Trim,
+    /// Sessions (SPEC §9): a room ends leases that ran out and retries failed hand-offs;
+    /// an inbox renews its leases and catches up on what it missed.
+    Sessions,
 }
 
 impl Timer {
-    pub const ALL: [Timer; 4] = [Timer::Outbox, Timer::Grace, Timer::Expiry, Timer::Trim];
+    pub const ALL: [Timer; 5] = [
+        Timer::Outbox,
+        Timer::Grace,
+        Timer::Expiry,
+        Timer::Trim,
+        Timer::Sessions,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -31,6 +40,7 @@ impl Timer {
             Timer::Grace => "grace",
             Timer::Expiry => "expiry",
             Timer::Trim => "trim",
+            Timer::Sessions => "sessions",
         }
     }
 

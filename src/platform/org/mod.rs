@@ -15,7 +15,7 @@ use crate::domain::stream::EventLog;
 use crate::domain::time::iso;
 use crate::platform::http::{error, json as reply};
 use crate::platform::internal::{self, IDEMPOTENCY};
-use crate::platform::object::core::Core;
+use crate::platform::object::core::{Core, Retention};
 use crate::platform::object::hub as live;
 use crate::platform::object::idempotency;
 use crate::platform::object::socket::{self, Connect};
@@ -63,7 +63,7 @@ impl DurableObject for OrgHub {
     }
 
     async fn websocket_message(&self, ws: WebSocket, msg: WebSocketIncomingMessage) -> Result<()> {
-        let Some((mut att, incoming)) = socket::screen(&ws, msg, &self.core.settings, now_ms())
+        let Some((mut att, incoming, _)) = socket::screen(&ws, msg, &self.core.settings, now_ms())
         else {
             return Ok(());
         };
@@ -94,7 +94,7 @@ impl DurableObject for OrgHub {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.core.alarm(idempotency::trim).await
+        self.core.alarm(&Retention(idempotency::trim)).await
     }
 }
 

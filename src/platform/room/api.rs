@@ -102,6 +102,7 @@ impl ConversationRoom {
             self.core.copy_soon().await;
         }
         self.core.revoke(user, |_| false);
+        self.remove_session(user).await;
         let body = json!({"conversation_id": self.conversation_id(), "user_id": user, "member": false, "removed": removed});
         reply(200, &body).map_err(ApiError::from)
     }
@@ -145,8 +146,9 @@ impl ConversationRoom {
                 None => self.stored_view(&store, &outcome)?,
             };
             if let Some(b) = &outcome.broadcast {
-                self.core.hub.broadcast(&b.text, None);
+                self.core.hub.broadcast_event(&b.text, b.seq);
                 self.core.copy_soon().await;
+                self.relay().await;
             }
             Ok((201, json!({"message": view})))
         })

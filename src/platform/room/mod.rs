@@ -4,11 +4,14 @@
 //! `api.rs`, D1 history pages in `history.rs`; everything else is the shared `object::Core`.
 
 mod api;
+mod handoff;
 pub(crate) mod history;
+mod sessions;
 pub mod store;
 
 use worker::*;
 
+use crate::domain::identity::Identity;
 use crate::domain::ids::{dm_members, Id};
 use crate::domain::protocol::{ClientFrame, Established, Incoming};
 use crate::domain::room::{self, Actor, Outcome};
@@ -16,7 +19,6 @@ use crate::domain::stream::EventLog;
 use crate::platform::internal;
 use crate::platform::object::core::Core;
 use crate::platform::object::hub as live;
-use crate::platform::object::idempotency;
 use crate::platform::object::socket::{self, Attachment, Connect};
 use crate::platform::runtime::{new_id, now_ms};
 use store::{SqliteRoom, SCHEMA};
@@ -24,22 +26,28 @@ use store::{SqliteRoom, SCHEMA};
 #[durable_object]
 pub struct ConversationRoom {
     pub(super) core: Core,
+    relay: handoff::Relay,
 }
 
 impl DurableObject for ConversationRoom {
     fn new(state: State, env: Env) -> Self {
+        let core = Core::new(state, env, &SCHEMA, true);
+        core.hub.keep_for_sessions();
         ConversationRoom {
-            core: Core::new(state, env, &SCHEMA, true),
+            core,
+            relay: handoff::Relay::default(),
         }
     }
 
-    async fn fetch(&self, req: Request) -> Result<Response> {
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
         self.core.begin(&req).await?;
         let mut resp = if req.path() == internal::SOCKET_PATH {
             match Connect::from_request(&req)? {
                 Some(conn) => return self.open_socket(conn).await,
                 None => Response::error("not found", 404)?,
             }
+        } else if let Some(resp) = self.session_call(&mut req).await? {
+            resp
         } else {
             self.command(req).await?
         };
@@ -50,7 +58,8 @@ impl DurableObject for ConversationRoom {
 
     async fn websocket_message(&self, ws: WebSocket, msg: WebSocketIncomingMessage) -> Result<()> {
         let now = now_ms();
-        let Some((mut att, incoming)) = socket::screen(&ws, msg, &self.core.settings, now) else {
+        let Some((mut att, incoming, _)) = socket::screen(&ws, msg, &self.core.settings, now)
+        else {
             return Ok(());
         };
         if let ClientFrame::Resume { since } = incoming.frame {
@@ -60,7 +69,7 @@ impl DurableObject for ConversationRoom {
             self.core.resume(&ws, &mut att, frames);
             return Ok(());
         }
-        let outcome = self.handle_frame(&att, incoming, now);
+        let outcome = self.handle_frame(&att.who, incoming, now);
         self.deliver(&ws, &att, outcome).await;
         Ok(())
     }
@@ -80,7 +89,9 @@ impl DurableObject for ConversationRoom {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.core.alarm(idempotency::trim).await
+        let done = self.core.alarm(self).await;
+        self.relay().await; // presence the grace timer ended
+        done
     }
 }
 
@@ -113,6 +124,7 @@ impl ConversationRoom {
             return conn.refuse(close);
         }
         let (ws, _att, resp) = self.core.accept(&conn).await?;
+        self.relay().await; // the user's `user_status`, if this is their first device
         let store = self.store();
         let established = Established {
             user_id: conn.who.user_id.clone(),
@@ -134,10 +146,10 @@ impl ConversationRoom {
         live::list(&self.core.state, &self.core.hub, &self.core.sql())
     }
 
-    fn handle_frame(&self, att: &Attachment, incoming: Incoming, now: i64) -> Outcome {
+    fn handle_frame(&self, who: &Identity, incoming: Incoming, now: i64) -> Outcome {
         let conv = self.conversation_id();
         let actor = Actor {
-            who: &att.who,
+            who,
             now_ms: now,
             settings: &self.core.settings,
             conversation_id: &conv,
@@ -151,21 +163,26 @@ impl ConversationRoom {
         )
     }
 
-    /// Sends the replies, then the broadcast, then makes sure D1 gets a copy.
+    /// Sends the replies, then the broadcast.
     pub(super) async fn deliver(&self, sender: &WebSocket, att: &Attachment, outcome: Outcome) {
         for frame in &outcome.reply {
             socket::send(sender, frame);
         }
+        self.publish(&att.who.user_id, outcome).await;
+    }
+
+    /// An outcome's broadcast: to the room's sockets, to D1 (durable events) and to the
+    /// sessions that follow the room.
+    pub(super) async fn publish(&self, user: &str, outcome: Outcome) {
         let Some(b) = outcome.broadcast else {
             return;
         };
         if b.include_sender {
-            self.core.hub.broadcast(&b.text, None);
+            self.core.hub.broadcast_event(&b.text, b.seq);
             self.core.copy_soon().await;
         } else {
-            self.core
-                .hub
-                .broadcast_except_user(&b.text, &att.who.user_id);
+            self.core.hub.broadcast_except_user(&b.text, user);
         }
+        self.relay().await;
     }
 }

@@ -16,7 +16,7 @@ use crate::domain::stream::EventLog;
 use crate::platform::object::event_log::SqlLog;
 use crate::platform::object::schema::Schema;
 use crate::platform::object::transaction::atomically;
-use crate::platform::object::{hub, idempotency, outbox, timers};
+use crate::platform::object::{hub, idempotency, outbox, subscribers, timers};
 
 /// The room's schema versions (see `object::schema`); never edit an entry, append one.
 pub static SCHEMA: Schema = Schema {
@@ -24,6 +24,7 @@ pub static SCHEMA: Schema = Schema {
     migrations: &[
         &[V1, outbox::SCHEMA_V1, idempotency::SCHEMA, hub::SCHEMA],
         &[V2, outbox::SCHEMA_V2, timers::SCHEMA_V2],
+        &[subscribers::SCHEMA_V3],
     ],
 };
 

@@ -25,7 +25,7 @@ use libtest_mimic::{Failed, Trial};
 use rand::Rng;
 use serde_json::{json, Map, Value};
 
-pub use endpoint::{per_endpoint, with_token, Endpoint, EndpointCase, Target};
+pub use endpoint::{dm_id, per_endpoint, with_token, Endpoint, EndpointCase, Target};
 pub use idp::{key_set, Idp, IdpKey};
 pub use objects::write_object;
 pub use server::{Killed, Server};
