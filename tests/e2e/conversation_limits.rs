@@ -11,13 +11,16 @@ use libtest_mimic::Trial;
 
 /// A window of 3 events, 2 sockets per user, and 5 frames of burst refilling at one frame
 /// per 100 s: a socket that used its burst stays limited for the rest of a trial. Also an
-/// unparsable `MAX_FRAME_BYTES` (its default applies) for `gateway`'s configuration trial.
+/// unparsable `MAX_FRAME_BYTES` (its default applies) for `gateway`'s configuration trial,
+/// and every room's hand-off of seq 2 to its sessions dropped (the test-only switch), for
+/// `session`'s gap repair trial.
 pub const VARS: &[(&str, &str)] = &[
     ("RESUME_LIMIT", "3"),
     ("MAX_SOCKETS_PER_USER", "2"),
     ("RATE_PER_SEC", "0.01"),
     ("RATE_BURST", "5"),
     ("MAX_FRAME_BYTES", "lots"),
+    ("TEST_DROP_HANDOFF_SEQS", "2"),
 ];
 pub const BURST: u64 = 5;
 

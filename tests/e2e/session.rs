@@ -27,8 +27,15 @@ pub fn trials() -> Vec<Trial> {
             quick_reconnect_of_a_session_emits_nothing,
             typing_crosses_both_ways_but_not_to_the_typer,
             slash_ws_is_a_session_and_ws_id_is_the_dm,
+            hibernation_of_both_objects_loses_nothing,
         ],
     }
+    .into_iter()
+    .chain([crate::conversation_limits::tuned(
+        "session::a_dropped_handoff_is_repaired_without_gap_or_duplicate",
+        dropped_handoff_is_repaired,
+    )])
+    .collect()
 }
 
 /// Opens `/ws/chat/` (the session) as `user`; returns it after `connection.established`.
@@ -340,6 +347,9 @@ fn the_join_limit_is_enforced(s: &Server) -> TestResult {
         .map(|i| format!("dm:{ann}:{}", unique(&format!("p{i}"))))
         .collect();
     for dm in &dms[..max] {
+        // Paced to the rate bucket's refill (10 frames/s): this trial is about the join
+        // limit, not the rate limit.
+        std::thread::sleep(std::time::Duration::from_millis(100));
         join_on(&mut sess, dm, None)?;
     }
     sess.send_json(&json!({"type": "join_conversation", "conversation_id": dms[max]}))?;
@@ -434,5 +444,79 @@ fn slash_ws_is_a_session_and_ws_id_is_the_dm(s: &Server) -> TestResult {
         (&got["conversation_id"], &got["message"]["content"]),
         (&json!(dm), &json!("over the alias"))
     );
+    Ok(())
+}
+
+/// Chat messages on `ws` until `n` arrived: (conversation, seq, content) in arrival order.
+fn messages(ws: &mut Ws, n: usize) -> Result<Vec<(String, u64, String)>, String> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        let f = ws.recv()?;
+        if f["type"] == "chat_message" {
+            let text = f["message"]["content"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let conv = f["conversation_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            got.push((conv, f["seq"].as_u64().unwrap_or(0), text));
+        }
+    }
+    Ok(got)
+}
+
+/// On the tuned server every room's hand-off of seq 2 is dropped: the session notices the
+/// gap at seq 3 and pulls 2 from the room before it delivers 3. Then a probe message shows
+/// nothing arrived twice.
+fn dropped_handoff_is_repaired(s: &Server) -> TestResult {
+    let (ann, bob) = users2();
+    let room = room_with(s, &[&ann, &bob]);
+    let (mut sess, _) = session(s, &ann)?;
+    join_on(&mut sess, &room, None)?;
+    for i in 1..=4 {
+        post(s, &room, &bob, &format!("m{i}"));
+    }
+    let got = messages(&mut sess, 4)?;
+    let want: Vec<(String, u64, String)> = (1..=4)
+        .map(|i| (room.clone(), i, format!("m{i}")))
+        .collect();
+    assert_eq!(got, want);
+    post(s, &room, &bob, "probe");
+    assert_eq!(
+        messages(&mut sess, 1)?,
+        vec![(room.clone(), 5, "probe".into())]
+    );
+    Ok(())
+}
+
+/// The room and the inbox both hibernate (their `x-rt-instance` changes) while a session
+/// has the conversation joined; afterwards the session still gets every event in order,
+/// and a message sent on it is acked with the next seq.
+fn hibernation_of_both_objects_loses_nothing(s: &Server) -> TestResult {
+    let (ann, bob) = users2();
+    let room = room_with(s, &[&ann, &bob]);
+    let (mut sess, _) = session(s, &ann)?;
+    join_on(&mut sess, &room, None)?;
+    post(s, &room, &bob, "before");
+    assert_eq!(
+        messages(&mut sess, 1)?,
+        vec![(room.clone(), 1, "before".into())]
+    );
+    s.wait_evicted(&format!("/api/conversations/{room}/presence"))?;
+    s.wait_evicted(&format!("/api/users/{ann}/notifications"))?;
+    post(s, &room, &bob, "after 1");
+    post(s, &room, &bob, "after 2");
+    let got = messages(&mut sess, 2)?;
+    assert_eq!(
+        got,
+        vec![
+            (room.clone(), 2, "after 1".into()),
+            (room.clone(), 3, "after 2".into())
+        ]
+    );
+    let ack = say_on(&mut sess, &room, "from the woken session")?;
+    assert_eq!(ack["seq"], 4);
     Ok(())
 }
