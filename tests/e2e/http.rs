@@ -35,7 +35,8 @@ fn unknown_path_is_json_404(s: &Server) -> TestResult {
 }
 
 fn unknown_ws_path_is_json_404(s: &Server) -> TestResult {
-    let (status, body) = s.get("/ws/nope/", None);
+    // (`/ws/nope/` would be the DM alias of SPEC §9: a one-segment path is a user id.)
+    let (status, body) = s.get("/ws/nope/x/", None);
     assert_eq!(status, 404, "body: {body}");
     assert_eq!(error_code(&body)?, "not_found");
     Ok(())
