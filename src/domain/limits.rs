@@ -42,6 +42,12 @@ impl Bucket {
         self.tokens -= tokens.max(0.0);
     }
 
+    /// Gives back part of a frame's token (a session's `join_conversation` costs a tenth
+    /// of a frame, so rejoining every conversation after a reconnect fits in the burst).
+    pub fn refund(&mut self, tokens: f64, burst: f64) {
+        self.tokens = (self.tokens + tokens.max(0.0)).min(burst);
+    }
+
     /// Takes one token for a frame arriving at `now_ms`.
     pub fn take(&mut self, rate_per_sec: f64, burst: f64, now_ms: i64) -> Verdict {
         let elapsed = (now_ms - self.at_ms).max(0) as f64 / 1000.0;
@@ -73,6 +79,18 @@ mod tests {
         assert_eq!(b.take(10.0, 30.0, 0), Verdict::Limited, "in debt");
         // 0.6 s at 10/s pays back the 5 owed and one more token.
         assert_eq!(b.take(10.0, 30.0, 600), Verdict::Allow);
+    }
+
+    #[test]
+    fn a_refund_never_lifts_the_bucket_over_its_burst() {
+        let mut b = Bucket::full(30.0, 0);
+        b.refund(5.0, 30.0);
+        assert_eq!(b.tokens, 30.0);
+        for _ in 0..100 {
+            assert_eq!(b.take(10.0, 30.0, 0), Verdict::Allow);
+            b.refund(0.9, 30.0);
+        }
+        assert!((b.tokens - 20.0).abs() < 1e-9, "{}", b.tokens);
     }
 
     #[test]

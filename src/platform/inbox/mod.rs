@@ -82,7 +82,7 @@ impl DurableObject for UserInbox {
         else {
             return Ok(());
         };
-        if att.session && self.session_frame(&ws, &att, &incoming, text).await {
+        if att.session && self.session_frame(&ws, &mut att, &incoming, text).await {
             return Ok(());
         }
         let ids = match incoming.frame {

@@ -20,9 +20,15 @@ use crate::domain::session::{
     Position, Pull, Pulled, Removed, RENEW_MS,
 };
 use crate::platform::internal;
+use crate::platform::object::core::REPLAY_EVENTS_PER_TOKEN;
 use crate::platform::object::socket::{self, Attachment};
 use crate::platform::object::timers::Timer;
 use crate::platform::runtime::now_ms;
+
+/// What a `join_conversation` or `leave_conversation` costs from the socket's rate bucket,
+/// in frames: a session that rejoins its 100 conversations after a reconnect (a deploy
+/// drops every socket) must not be refused for it.
+const JOIN_COST: f64 = 0.1;
 
 fn room(conv: &str) -> Result<StreamKey> {
     let id = Id::parse(conv).map_err(|e| Error::RustError(e.to_string()))?;
@@ -66,11 +72,22 @@ impl UserInbox {
     pub(super) async fn session_frame(
         &self,
         ws: &WebSocket,
-        att: &Attachment,
+        att: &mut Attachment,
         incoming: &Incoming,
         text: String,
     ) -> bool {
         let rid = incoming.request_id.clone();
+        let joins_or_leaves = matches!(
+            (&incoming.frame, &incoming.conversation_id),
+            (ClientFrame::JoinConversation { .. }, _)
+                | (ClientFrame::LeaveConversation { .. }, _)
+                | (ClientFrame::Resume { .. }, Some(_))
+        );
+        if joins_or_leaves {
+            att.bucket
+                .refund(1.0 - JOIN_COST, self.core.settings.rate_burst);
+            let _ = ws.serialize_attachment(&*att);
+        }
         match (&incoming.frame, &incoming.conversation_id) {
             (
                 ClientFrame::JoinConversation {
@@ -149,6 +166,12 @@ impl UserInbox {
             presence: joined.presence,
         };
         socket::send(ws, &frame);
+        // The replay is paid for like a resume's (see `Core::resume`).
+        if let Some(mut att) = ws.deserialize_attachment::<Attachment>().ok().flatten() {
+            att.bucket
+                .charge(joined.replay.len() as f64 / REPLAY_EVENTS_PER_TOKEN);
+            let _ = ws.serialize_attachment(&att);
+        }
         socket::send_texts(ws, joined.replay);
         let at = now_ms() + RENEW_MS;
         let state = &self.core.state;
