@@ -138,3 +138,69 @@ mod tests {
         assert_eq!(lanes.next("c").map(|x| x.last_seq), Some(2));
     }
 }
+
+/// Frames of one session socket, handled strictly in the order they came: a frame that
+/// arrives while an earlier one of the same socket waits on a room is queued behind it (so
+/// a `leave_conversation` right after a `join_conversation` is answered after `joined`).
+pub struct Turns<T> {
+    queues: RefCell<Vec<(u64, VecDeque<T>)>>,
+}
+
+impl<T> Default for Turns<T> {
+    fn default() -> Self {
+        Turns {
+            queues: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl<T> Turns<T> {
+    /// Queues `item` for socket `sid`. `Some(item)` back: nothing of that socket is under
+    /// way, so the caller handles it now (and then asks [`Turns::next`]).
+    pub fn arrive(&self, sid: u64, item: T) -> Option<T> {
+        let mut queues = self.queues.borrow_mut();
+        match queues.iter_mut().find(|(s, _)| *s == sid) {
+            Some((_, q)) => {
+                q.push_back(item);
+                None
+            }
+            None => {
+                queues.push((sid, VecDeque::new()));
+                Some(item)
+            }
+        }
+    }
+
+    /// The socket's next queued item; `None` ends its turn.
+    pub fn next(&self, sid: u64) -> Option<T> {
+        let mut queues = self.queues.borrow_mut();
+        let i = queues.iter().position(|(s, _)| *s == sid)?;
+        let next = queues[i].1.pop_front();
+        if next.is_none() {
+            queues.swap_remove(i);
+        }
+        next
+    }
+}
+
+#[cfg(test)]
+mod turn_tests {
+    use super::Turns;
+
+    #[test]
+    fn a_socket_s_frames_are_handled_one_at_a_time_in_order() {
+        let turns = Turns::default();
+        assert_eq!(turns.arrive(1, "join"), Some("join"), "idle: handle now");
+        assert_eq!(turns.arrive(1, "leave"), None, "queued behind the join");
+        assert_eq!(
+            turns.arrive(2, "other"),
+            Some("other"),
+            "another socket is not held"
+        );
+        assert_eq!(turns.arrive(1, "say"), None);
+        assert_eq!(turns.next(1), Some("leave"));
+        assert_eq!(turns.next(1), Some("say"));
+        assert_eq!(turns.next(1), None, "the turn ends");
+        assert_eq!(turns.arrive(1, "again"), Some("again"));
+    }
+}

@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod http;
 pub mod inbox;
 pub mod internal;
+pub mod join;
 pub mod jwks;
 pub mod object;
 pub mod org;

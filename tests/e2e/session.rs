@@ -19,6 +19,7 @@ pub fn trials() -> Vec<Trial> {
             joining_a_foreign_conversation_is_forbidden_and_the_socket_stays,
             frame_for_a_conversation_not_joined_is_invalid,
             leave_stops_delivery,
+            frames_sent_back_to_back_are_answered_in_order,
             removal_sends_left_removed_and_nothing_more,
             resume_per_conversation_replays_what_a_room_socket_would,
             notifications_arrive_on_the_session,
@@ -527,5 +528,41 @@ fn hibernation_of_both_objects_loses_nothing(s: &Server) -> TestResult {
     );
     let ack = say_on(&mut sess, &room, "from the woken session")?;
     assert_eq!(ack["seq"], 4);
+    Ok(())
+}
+
+/// A join, a message and a leave sent without waiting: answered in the order sent (the
+/// message is acked after `joined`, `left` comes last), and nothing of the conversation
+/// follows the `left`.
+fn frames_sent_back_to_back_are_answered_in_order(s: &Server) -> TestResult {
+    let (ann, bob) = users2();
+    let (room, probe) = (room_with(s, &[&ann, &bob]), room_with(s, &[&ann, &bob]));
+    let (mut sess, _) = session(s, &ann)?;
+    join_on(&mut sess, &probe, None)?;
+    for frame in [
+        json!({"type": "join_conversation", "conversation_id": room}),
+        json!({"type": "chat_message", "conversation_id": room, "content": "quick", "request_id": "q"}),
+        json!({"type": "leave_conversation", "conversation_id": room}),
+    ] {
+        sess.send_json(&frame)?;
+    }
+    let mut kinds = Vec::new();
+    while kinds.last().map(String::as_str) != Some("left") {
+        let f = sess.recv()?;
+        if f["conversation_id"] == room.as_str() {
+            kinds.push(f["type"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    let acked = kinds.iter().position(|k| k == "ack");
+    assert_eq!(
+        kinds.first().map(String::as_str),
+        Some("joined"),
+        "{kinds:?}"
+    );
+    assert!(acked.is_some(), "{kinds:?}");
+    post(s, &room, &bob, "after the leave");
+    post(s, &probe, &bob, "probe");
+    let next = sess.recv_type("chat_message")?;
+    assert_eq!(next["conversation_id"], probe.as_str(), "{next}");
     Ok(())
 }

@@ -18,8 +18,8 @@ use worker::*;
 
 use crate::domain::errors::{json_error, ApiError};
 use crate::domain::inbox::{self, Fanout, InboxStore, NotificationIn};
-use crate::domain::lanes::Lanes;
-use crate::domain::protocol::{ClientFrame, Established, ServerFrame};
+use crate::domain::lanes::{Lanes, Turns};
+use crate::domain::protocol::{ClientFrame, Established, Incoming, ServerFrame};
 use crate::domain::stream::EventLog;
 use crate::platform::gateway::notify::{LEDGER_PATH, NOTIFY_PATH};
 use crate::platform::http::{error, json as reply};
@@ -34,6 +34,7 @@ use store::{SqliteInbox, SCHEMA};
 pub struct UserInbox {
     core: Core,
     lanes: Lanes,
+    turns: Turns<(Incoming, String)>,
 }
 
 impl DurableObject for UserInbox {
@@ -41,6 +42,7 @@ impl DurableObject for UserInbox {
         UserInbox {
             core: Core::new(state, env, &SCHEMA, false),
             lanes: Lanes::default(),
+            turns: Turns::default(),
         }
     }
 
@@ -82,39 +84,12 @@ impl DurableObject for UserInbox {
         else {
             return Ok(());
         };
-        if att.session && self.session_frame(&ws, &mut att, &incoming, text).await {
+        if att.session {
+            self.refund_join(&ws, &mut att, &incoming);
+            self.in_turn(&ws, att.sid, incoming, text).await;
             return Ok(());
         }
-        let ids = match incoming.frame {
-            ClientFrame::Resume { since } => {
-                self.resume(&ws, &mut att, since);
-                return Ok(());
-            }
-            ClientFrame::MarkRead { notification_id } => Some(vec![notification_id]),
-            ClientFrame::MarkAllRead {} => None,
-            _ => {
-                socket::not_here(&ws, incoming);
-                return Ok(());
-            }
-        };
-        let user = self.core.stream_id();
-        let sql = self.core.sql();
-        let mut store = self.store(&sql, &user);
-        match inbox::mark_read(&mut store, ids) {
-            Ok((seq, fanout)) => {
-                let ack = ServerFrame::Ack {
-                    request_id: incoming.request_id,
-                    message_id: None,
-                    seq,
-                };
-                socket::send(&ws, &ack);
-                self.fan_out(&fanout);
-                if seq.is_some() {
-                    self.core.copy_soon().await;
-                }
-            }
-            Err(e) => socket::send_error(&ws, e, incoming.request_id),
-        }
+        self.inbox_frame(&ws, att, incoming).await;
         Ok(())
     }
 
@@ -138,6 +113,56 @@ impl DurableObject for UserInbox {
 
     async fn alarm(&self) -> Result<Response> {
         self.core.alarm(self).await
+    }
+}
+
+impl UserInbox {
+    /// A session socket's frames, one at a time in the order they came (`domain::lanes::Turns`).
+    async fn in_turn(&self, ws: &WebSocket, sid: u64, incoming: Incoming, text: String) {
+        let mut next = self.turns.arrive(sid, (incoming, text));
+        while let Some((incoming, text)) = next {
+            // Read again for each frame: the ones before may have changed the rate bucket.
+            if let Some(mut att) = ws.deserialize_attachment::<Attachment>().ok().flatten() {
+                if !self.session_frame(ws, &mut att, &incoming, text).await {
+                    self.inbox_frame(ws, att, incoming).await;
+                }
+            }
+            next = self.turns.next(sid);
+        }
+    }
+
+    /// A frame of the inbox stream itself (every socket here): resume, mark read.
+    async fn inbox_frame(&self, ws: &WebSocket, mut att: Attachment, incoming: Incoming) {
+        let ids = match incoming.frame {
+            ClientFrame::Resume { since } => {
+                self.resume(ws, &mut att, since);
+                return;
+            }
+            ClientFrame::MarkRead { notification_id } => Some(vec![notification_id]),
+            ClientFrame::MarkAllRead {} => None,
+            _ => {
+                socket::not_here(ws, incoming);
+                return;
+            }
+        };
+        let user = self.core.stream_id();
+        let sql = self.core.sql();
+        let mut store = self.store(&sql, &user);
+        match inbox::mark_read(&mut store, ids) {
+            Ok((seq, fanout)) => {
+                let ack = ServerFrame::Ack {
+                    request_id: incoming.request_id,
+                    message_id: None,
+                    seq,
+                };
+                socket::send(ws, &ack);
+                self.fan_out(&fanout);
+                if seq.is_some() {
+                    self.core.copy_soon().await;
+                }
+            }
+            Err(e) => socket::send_error(ws, e, incoming.request_id),
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! and the removal of a member. Which socket follows what is in `joins.rs`; the order of
 //! work per conversation in `domain::lanes`.
 
-use futures_util::future::join_all;
+use crate::platform::join::all as join_all;
 use serde::de::DeserializeOwned;
 use worker::*;
 
@@ -68,15 +68,9 @@ async fn call<T: DeserializeOwned>(
 }
 
 impl UserInbox {
-    /// A frame on a session socket that only sessions take; false when it is not one.
-    pub(super) async fn session_frame(
-        &self,
-        ws: &WebSocket,
-        att: &mut Attachment,
-        incoming: &Incoming,
-        text: String,
-    ) -> bool {
-        let rid = incoming.request_id.clone();
+    /// A join or leave costs [`JOIN_COST`]: the rest of its token goes back as it arrives
+    /// (before it waits for its turn, so a burst of rejoins is not refused meanwhile).
+    pub(super) fn refund_join(&self, ws: &WebSocket, att: &mut Attachment, incoming: &Incoming) {
         let joins_or_leaves = matches!(
             (&incoming.frame, &incoming.conversation_id),
             (ClientFrame::JoinConversation { .. }, _)
@@ -88,6 +82,17 @@ impl UserInbox {
                 .refund(1.0 - JOIN_COST, self.core.settings.rate_burst);
             let _ = ws.serialize_attachment(&*att);
         }
+    }
+
+    /// A frame on a session socket that only sessions take; false when it is not one.
+    pub(super) async fn session_frame(
+        &self,
+        ws: &WebSocket,
+        att: &mut Attachment,
+        incoming: &Incoming,
+        text: String,
+    ) -> bool {
+        let rid = incoming.request_id.clone();
         match (&incoming.frame, &incoming.conversation_id) {
             (
                 ClientFrame::JoinConversation {

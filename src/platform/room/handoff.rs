@@ -8,7 +8,7 @@
 
 use std::cell::Cell;
 
-use futures_util::future::join_all;
+use crate::platform::join::all as join_all;
 use worker::console_error;
 
 use super::ConversationRoom;
