@@ -1,6 +1,12 @@
 // The demo page: development sign-in, one conversation, notifications and org events,
 // all through realtime.js. Plain DOM code, no build step.
-import { RealtimeClient } from "/realtime.js";
+//
+// Two ways to connect (`?mode=` or the sign-in form; the header links to the other one):
+// * session (default): one socket, /ws/chat/, carries the notifications and the joined
+//   conversation (RealtimeSession + join());
+// * rooms: one socket per stream, /ws/chat/{id}/ and /ws/notifications/ (RealtimeClient).
+// Org events have their own socket in both.
+import { RealtimeClient, RealtimeSession } from "/realtime.js";
 
 const $ = (sel) => document.querySelector(sel);
 const WS_BASE = location.origin.replace(/^http/, "ws");
@@ -20,14 +26,18 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+const MODES = { session: "one socket (session)", rooms: "one socket per room" };
+
 const state = {
+  mode: "session", // or "rooms"
   me: null, // {id, name}
   conversation: null,
   org: null,
   token: null,
   tokenExp: 0,
-  chat: null,
-  inbox: null,
+  session: null, // the RealtimeSession in session mode
+  chat: null, // the conversation: a session's Conversation handle, or a RealtimeClient
+  inbox: null, // notifications: the session itself, or a RealtimeClient
   events: null,
   messages: new Map(), // id -> {view, reactions: Map<emoji, Set<user>>, seenBy: Set<user>}
   presence: new Map(), // user_id -> name
@@ -67,10 +77,11 @@ async function api(path) {
   return resp.json();
 }
 
-async function signIn(id, name, conversation, org) {
+async function signIn(id, name, conversation, org, mode) {
   state.me = { id, name: name || id };
   state.conversation = conversation;
   state.org = org || null;
+  state.mode = mode === "rooms" ? "rooms" : "session";
   await fetchToken();
   $("#sign-in").hidden = true;
   $("#app").hidden = false;
@@ -80,7 +91,33 @@ async function signIn(id, name, conversation, org) {
   $("#org-name").textContent = org ? `(${org})` : "";
   $("#bell").disabled = false;
   document.title = `${state.me.name} · edge-realtime`;
-  await Promise.all([startChat(), startInbox(), org ? startEvents() : null]);
+  showMode();
+  const [since, inboxSince] = await Promise.all([loadHistory(), loadNotifications()]);
+  if (state.mode === "session") {
+    const session = new RealtimeSession({ url: WS_BASE, getToken, since: inboxSince });
+    state.session = session;
+    startChat(session.join(state.conversation, { since }));
+    startInbox(session);
+  } else {
+    const path = `/ws/chat/${encodeURIComponent(state.conversation)}/`;
+    startChat(new RealtimeClient({ url: WS_BASE, path, getToken, since }));
+    startInbox(new RealtimeClient({ url: WS_BASE, path: "/ws/notifications/", getToken, since: inboxSince }));
+  }
+  if (org) startEvents();
+}
+
+/** The header says which mode the page is in and links to the same sign-in in the other. */
+function showMode() {
+  const other = state.mode === "session" ? "rooms" : "session";
+  const q = new URLSearchParams({ user: state.me.id, name: state.me.name, conversation: state.conversation });
+  if (state.org) q.set("org", state.org);
+  q.set("mode", other);
+  $("#mode").hidden = false;
+  $("#mode").dataset.mode = state.mode;
+  $("#mode-name").textContent = MODES[state.mode];
+  $("#mode-switch").textContent = `switch to ${MODES[other]}`;
+  $("#mode-switch").href = `?${q}`;
+  document.body.dataset.mode = state.mode;
 }
 
 function watchState(client, stream) {
@@ -101,17 +138,12 @@ async function loadHistory() {
   return page.last_seq;
 }
 
-async function startChat() {
-  const since = await loadHistory();
-  const chat = new RealtimeClient({
-    url: WS_BASE,
-    path: `/ws/chat/${encodeURIComponent(state.conversation)}/`,
-    getToken,
-    since,
-  });
+/** Wires the conversation: the same API for a session's handle and a single-room client. */
+function startChat(chat) {
   state.chat = chat;
   watchState(chat, "chat");
-  chat.on("connection.established", (f) => {
+  // Who is online: in `joined` on a session, in `connection.established` on a room socket.
+  chat.on(state.mode === "session" ? "joined" : "connection.established", (f) => {
     state.presence.clear();
     for (const p of f.presence ?? []) state.presence.set(p.user_id, p.user_name);
     renderPresence();
@@ -158,6 +190,7 @@ async function startChat() {
     }
     renderPresence();
   });
+  chat.on("left", (f) => f.reason === "removed" && toast(`You were removed from ${state.conversation}`, "error"));
   chat.on("error", (f) => f.message && toast(`Error: ${f.message}`, "error"));
 }
 
@@ -345,16 +378,16 @@ function renderPresence() {
 
 // ---- notifications ---------------------------------------------------------------------
 
-async function startInbox() {
+/** The notifications shown before the socket opens; returns the inbox's resume point. */
+async function loadNotifications() {
   const list = await api(`/api/users/${encodeURIComponent(state.me.id)}/notifications?limit=20`).catch(() => null);
   for (const n of (list?.notifications ?? []).reverse()) addNotification(n);
   setBadge(list?.unread_count ?? 0);
-  const inbox = new RealtimeClient({
-    url: WS_BASE,
-    path: "/ws/notifications/",
-    getToken,
-    since: list?.last_seq ?? null,
-  });
+  return list?.last_seq ?? null;
+}
+
+/** Wires notifications: the session itself, or a client on /ws/notifications/. */
+function startInbox(inbox) {
   state.inbox = inbox;
   watchState(inbox, "inbox");
   inbox.on("connection.established", (f) => setBadge(f.unread_count ?? 0));
@@ -439,7 +472,8 @@ function startEvents() {
 $("#sign-in").addEventListener("submit", (e) => {
   e.preventDefault();
   $("#sign-in-error").textContent = "";
-  signIn($("#user-id").value.trim(), $("#user-name").value.trim(), $("#conversation").value.trim(), $("#org").value.trim()).catch(
+  const field = (sel) => $(sel).value.trim();
+  signIn(field("#user-id"), field("#user-name"), field("#conversation"), field("#org"), $("#mode-select").value).catch(
     (err) => {
       $("#sign-in").hidden = false;
       $("#app").hidden = true;
@@ -464,11 +498,13 @@ $("#reply-cancel").addEventListener("click", cancelReply);
 $("#bell").addEventListener("click", () => ($("#notification-panel").hidden = !$("#notification-panel").hidden));
 $("#mark-all-read").addEventListener("click", () => state.inbox?.markAllRead().catch(fail));
 
-// ?user=alice&name=Alice&conversation=general&org=acme signs in at once (handy for demos).
+// ?user=alice&name=Alice&conversation=general&org=acme signs in at once (handy for demos);
 const params = new URLSearchParams(location.search);
+// ?mode=rooms: one socket per room instead of the session.
 for (const [param, field] of [["user", "#user-id"], ["name", "#user-name"], ["conversation", "#conversation"], ["org", "#org"]]) {
   if (params.has(param)) $(field).value = params.get(param);
 }
+if (params.get("mode") === "rooms") $("#mode-select").value = "rooms";
 if (params.has("user")) $("#sign-in").requestSubmit();
 
 // For tests and the console.
