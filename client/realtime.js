@@ -724,9 +724,11 @@ export class Conversation {
   // ---- sending (the single-room client's API)
 
   send(frame) {
-    const full = typeof frame === "string" ? JSON.parse(frame) : frame;
-    const text = JSON.stringify({ ...full, conversation_id: this.conversationId });
-    return new Promise((resolve, reject) => this._enqueue({ text, resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const full = typeof frame === "string" ? JSON.parse(frame) : frame;
+      const text = JSON.stringify({ ...full, conversation_id: this.conversationId });
+      this._enqueue({ text, resolve, reject });
+    });
   }
   request(frame, { resend = false } = {}) {
     return this.session._request({ ...frame, conversation_id: this.conversationId }, resend, this);
