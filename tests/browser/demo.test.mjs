@@ -44,10 +44,12 @@ const socketPaths = (page) => page.evaluate(() => window.__sockets.map((s) => s.
 const framesOn = (page, path) =>
   page.evaluate((p) => window.__sockets.filter((s) => s.path === p).flatMap((s) => s.frames.map((t) => JSON.parse(t))), path);
 
-async function openAs(context, user, name, query = "") {
+/** A page signed in as `user` (`extra`: more query parameters, e.g. {mode: "rooms"}). */
+async function openAs(context, user, name, extra = {}) {
   const page = await context.newPage();
   page.on("pageerror", (e) => console.error(`[${user}] page error: ${e.message}`));
-  await page.goto(`${server.origin}/?user=${user}&name=${name}&conversation=general&org=acme${query}`);
+  const q = new URLSearchParams({ user, name, conversation: "general", org: "acme", ...extra });
+  await page.goto(`${server.origin}/?${q}`);
   await page.locator('.conn[data-stream="chat"][data-state="open"]').waitFor(WAIT);
   await page.locator('.conn[data-stream="inbox"][data-state="open"]').waitFor(WAIT);
   return page;
@@ -135,7 +137,7 @@ describe("demo page (DEV_TOKENS=1)", () => {
   });
 
   test("?mode=rooms uses one socket per room, and chats with a session page", async () => {
-    const rooms = await openAs(alice, "alice", "Alice", "&mode=rooms");
+    const rooms = await openAs(alice, "alice", "Alice", { mode: "rooms" });
     try {
       assert.equal(await rooms.locator("#mode").getAttribute("data-mode"), "rooms");
       assert.match(await rooms.locator("#mode-switch").getAttribute("href"), /mode=session/);
@@ -150,6 +152,44 @@ describe("demo page (DEV_TOKENS=1)", () => {
       assert.deepEqual(chats.map((f) => f.message.content).slice(-2), ["to the rooms page", "from the rooms page"]);
     } finally {
       await rooms.close();
+    }
+  });
+
+  test("one session socket carries several conversations, each in its own tab and order", async () => {
+    const multi = await openAs(alice, "alice", "Alice", { conversation: "general,random" });
+    const bobRandom = await openAs(bob, "bob", "Bob", { conversation: "random" });
+    try {
+      await multi.locator('.tab[data-conversation="random"][data-state="open"]').waitFor(WAIT);
+      assert.equal(await multi.locator('.tab[aria-selected="true"]').getAttribute("data-conversation"), "general");
+      // A message in the tab not shown counts as unread there.
+      await send(bobRandom, "random 1 from bob");
+      await multi.locator('.tab[data-conversation="random"][data-unread="1"]').waitFor(WAIT);
+      assert.equal(await message(multi, "random 1 from bob").count(), 0);
+      assert.equal(await multi.locator('.tab[data-conversation="general"]').textContent(), "#general");
+      assert.equal(await multi.locator('.tab[data-conversation="random"]').textContent(), "#random1");
+      await send(pageB, "general 1 from bob");
+      await message(multi, "general 1 from bob").waitFor(WAIT);
+      await multi.click('.tab[data-conversation="random"]');
+      await message(multi, "random 1 from bob").waitFor(WAIT);
+      await send(multi, "random 2 from alice");
+      await message(bobRandom, "random 2 from alice").waitFor(WAIT);
+      const shown = await multi.$$eval("#messages .message .content", (els) => els.map((e) => e.textContent));
+      assert.deepEqual(shown, ["random 1 from bob", "random 2 from alice"]);
+
+      assert.deepEqual(await socketPaths(multi), ["/ws/chat/", "/ws/events/acme/"]);
+      const frames = await framesOn(multi, "/ws/chat/");
+      const joined = frames.filter((f) => f.type === "joined").map((f) => f.conversation_id);
+      assert.deepEqual(joined.sort(), ["general", "random"]);
+      const ours = frames.filter((f) => f.type === "chat_message" && / [12] from /.test(f.message.content));
+      assert.deepEqual(ours.map((f) => [f.conversation_id, f.message.conversation_id, f.message.content]), [
+        ["random", "random", "random 1 from bob"],
+        ["general", "general", "general 1 from bob"],
+        ["random", "random", "random 2 from alice"],
+      ]);
+      assert.ok(ours[0].seq < ours[2].seq, "seq increases within a conversation");
+    } finally {
+      await multi.close();
+      await bobRandom.close();
     }
   });
 
