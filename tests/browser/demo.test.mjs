@@ -193,6 +193,25 @@ describe("demo page (DEV_TOKENS=1)", () => {
     }
   });
 
+  test("removed from a conversation: its tab stops, the session goes on", async () => {
+    const page = await openAs(alice, "alice", "Alice", { conversation: "general,temp" });
+    try {
+      await page.locator('.tab[data-conversation="temp"][data-state="open"]').waitFor(WAIT);
+      await serverApi("DELETE", "/api/conversations/temp/members/alice");
+      await page.locator(".toast", { hasText: "You were removed from #temp" }).waitFor(WAIT);
+      await page.locator('.tab[data-conversation="temp"][data-state="stopped"]').waitFor(WAIT);
+      const left = (await framesOn(page, "/ws/chat/")).filter((f) => f.type === "left");
+      assert.deepEqual(left, [{ type: "left", conversation_id: "temp", reason: "removed" }]);
+      // The same socket still carries #general.
+      await send(pageB, "after the removal");
+      await message(page, "after the removal").waitFor(WAIT);
+      assert.equal(await page.locator('.tab[data-conversation="general"]').getAttribute("data-state"), "open");
+      assert.deepEqual(await socketPaths(page), ["/ws/chat/", "/ws/events/acme/"]);
+    } finally {
+      await page.close();
+    }
+  });
+
   test("typing shows and clears", async () => {
     await pageB.locator("#message-input").pressSequentially("hi al", { delay: 20 });
     await pageA.waitForFunction(() => document.querySelector("#typing").textContent.includes("Bob is typing"), null, WAIT);
