@@ -604,6 +604,9 @@ export class RealtimeSession extends RealtimeClient {
     /** conversation_id -> Conversation, for every conversation joined (or being joined). */
     this.conversations = new Map();
     this.established = false; // connection.established seen on the current socket
+    // Conversations left while their join was still unanswered: leave_conversation goes out
+    // once `joined` arrives (sent at once, the server may take it before the join).
+    this.leaveAfterJoin = new Set();
     if (autoConnect) queueMicrotask(() => this.connect());
   }
 
@@ -615,6 +618,7 @@ export class RealtimeSession extends RealtimeClient {
     const id = String(conversationId);
     const existing = this.conversations.get(id);
     if (existing) return existing;
+    this.leaveAfterJoin.delete(id); // the join in flight now serves this handle
     const conv = new Conversation(this, id, since);
     this.conversations.set(id, conv);
     if (this.established) conv._join();
@@ -643,6 +647,10 @@ export class RealtimeSession extends RealtimeClient {
     // A conversation's frame: its request first (requests are the session's), then the
     // conversation's own bookkeeping and listeners, then the session's "message".
     const answered = (frame.type === "ack" || frame.type === "error") && this._settle(frame);
+    if (this.leaveAfterJoin.has(conv) && (frame.type === "joined" || frame.type === "error")) {
+      this.leaveAfterJoin.delete(conv);
+      if (frame.type === "joined") this.send({ type: "leave_conversation", conversation_id: conv }).catch(() => {});
+    }
     const handle = this.conversations.get(conv);
     if (!handle || handle._frame(frame, answered)) this._emit("message", frame);
   }
@@ -656,6 +664,7 @@ export class RealtimeSession extends RealtimeClient {
     super._setState(state, extra);
     if (state === "open") return; // a conversation is open once joined
     this.established = false;
+    this.leaveAfterJoin.clear(); // a new socket has joined nothing
     for (const c of this.conversations.values()) {
       c.ready = false;
       c._setState(state, extra);
@@ -758,9 +767,11 @@ export class Conversation {
    */
   leave() {
     if (!this.active) return Promise.resolve();
-    const wasJoined = this.session.established;
+    const { ready } = this;
+    const joining = !ready && this.session.established && this.joinRequestId !== null;
     this._stop("left", new Error("realtime: conversation left"));
-    if (!wasJoined) return Promise.resolve();
+    if (joining) this.session.leaveAfterJoin.add(this.conversationId);
+    if (!ready) return Promise.resolve();
     return this.session.send({ type: "leave_conversation", conversation_id: this.conversationId }).catch(() => {});
   }
 

@@ -23,7 +23,7 @@ function session(extra = {}) {
 
 /** Opens the newest socket and greets it like the inbox does. */
 function greet(ws, lastSeq = 0) {
-  ws.open();
+  if (ws.readyState !== 1) ws.open();
   ws.push({ type: "connection.established", user_id: "u", user_name: "U", last_seq: lastSeq, unread_count: 0, conversations: [] });
 }
 
@@ -317,5 +317,28 @@ test("notifications work on the session like on /ws/notifications/", async () =>
   ws.push({ type: "notification_read", seq: 6, notification_ids: ["n1"] }); // duplicate
   assert.deepEqual(counts, [0]);
   assert.equal(rt.lastSeq, 6);
+  rt.destroy();
+});
+
+test("leave() before the join is answered waits for `joined` (unless joined again meanwhile)", async () => {
+  const rt = session();
+  const c1 = rt.join("c1");
+  await tick();
+  const ws = last();
+  greet(ws);
+  await c1.leave();
+  assert.equal(c1.state, "stopped");
+  assert.deepEqual(ofType(ws, "leave_conversation"), [], "not before the server has the join");
+  joined(ws, "c1", 2);
+  assert.deepEqual(ofType(ws, "leave_conversation"), [{ type: "leave_conversation", conversation_id: "c1" }]);
+  ws.push({ type: "left", conversation_id: "c1" });
+  // Left and joined again before the first join is answered: that join serves the new handle.
+  const c2 = rt.join("c2");
+  await c2.leave();
+  const again = rt.join("c2");
+  joined(ws, "c2", 5);
+  joined(ws, "c2", 5);
+  assert.equal(again.state, "open");
+  assert.deepEqual(ofType(ws, "leave_conversation").map((f) => f.conversation_id), ["c1"]);
   rt.destroy();
 });
