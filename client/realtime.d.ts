@@ -170,4 +170,86 @@ export declare class RealtimeClient {
   markRead(notificationId: string): Promise<AckFrame>;
   markAllRead(): Promise<AckFrame>;
 }
+export interface RealtimeSessionOptions extends Omit<RealtimeClientOptions, "path" | "since"> {
+  /** Session endpoint (default "/ws/chat/"; "/ws/" is the same). */
+  path?: string;
+  /** Resume point of the user's inbox stream (notifications). */
+  since?: number | null;
+}
+
+export interface JoinedFrame extends Frame {
+  type: "joined";
+  conversation_id: string;
+  last_seq: number;
+  presence: { user_id: string; user_name: string; devices: number }[];
+}
+export interface LeftFrame extends Frame {
+  type: "left";
+  conversation_id: string;
+  /** "removed" when a member was removed through the API. */
+  reason?: string;
+}
+
+/**
+ * One socket per device (`/ws/chat/`): the user's notifications (the RealtimeClient API of
+ * a `/ws/notifications/` client: markRead, markAllRead, `notification`, `unread_count`, …,
+ * and `lastSeq` of the inbox stream) plus any number of joined conversations. The session
+ * emits the inbox's frames by type, "message" for every frame, "state" and "close";
+ * a conversation's frames (they carry `conversation_id`) go to its Conversation.
+ */
+export declare class RealtimeSession extends RealtimeClient {
+  constructor(opts: RealtimeSessionOptions);
+  /** The conversations joined (or being joined), by id. */
+  readonly conversations: Map<string, Conversation>;
+  /**
+   * Joins now (or once connected) and returns the handle; the same handle while joined.
+   * After every reconnect it is joined again with its own `since` (its lastSeq).
+   */
+  join(conversationId: string, opts?: { since?: number | null }): Conversation;
+  leave(conversationId: string): Promise<void>;
+}
+
+/**
+ * A conversation on a RealtimeSession, with the API of a single-room RealtimeClient. Frames
+ * wait in its own queue until it is joined on the current socket; durable events are
+ * deduplicated by its own seq. state: "connecting" (join sent) → "open" (joined) →
+ * "closed" (socket down, rejoins) → "stopped" (left, removed, or the join was refused:
+ * `code` 4003 for forbidden and removed, 4400 for invalid_request).
+ */
+export declare class Conversation {
+  readonly session: RealtimeSession;
+  readonly conversationId: string;
+  readonly state: ConnectionState;
+  /** Last durable seq seen in this conversation (the `since` of the next join). */
+  readonly lastSeq: number | null;
+  /** Online users as of the last `joined` frame. */
+  readonly presence: JoinedFrame["presence"];
+  readonly lastJoined: JoinedFrame | null;
+  /** Why it stopped: "left", "removed", "refused". */
+  readonly leftReason: string | null;
+
+  on(type: "state", handler: (e: StateEvent) => void): () => void;
+  on(type: "joined", handler: (f: JoinedFrame) => void): () => void;
+  on(type: "left", handler: (f: LeftFrame) => void): () => void;
+  on(type: "chat_message", handler: (f: ChatMessageFrame) => void): () => void;
+  on(type: "error", handler: (f: ErrorFrame) => void): () => void;
+  on(type: string, handler: (f: Frame) => void): () => void;
+  off(type: string, handler: (...args: any[]) => void): void;
+
+  /** Sends with this conversation_id (queued until joined). */
+  send(frame: object | string): Promise<void>;
+  request(frame: Frame, opts?: { resend?: boolean }): Promise<AckFrame>;
+  sendMessage(
+    content: string,
+    opts?: { parentMessageId?: string | null; clientMsgId?: string },
+  ): Promise<AckFrame>;
+  typing(isTyping?: boolean): Promise<void>;
+  readReceipt(messageId: string): Promise<AckFrame>;
+  react(messageId: string, emoji: string): Promise<AckFrame>;
+  edit(messageId: string, content: string): Promise<AckFrame>;
+  remove(messageId: string): Promise<AckFrame>;
+  /** Sends leave_conversation; the handle stops and is never joined again. */
+  leave(): Promise<void>;
+}
+
 export default RealtimeClient;

@@ -344,17 +344,23 @@ export class RealtimeClient {
    * it after a reconnect if it was never acknowledged: only for idempotent frames.
    */
   request(frame, { resend = false } = {}) {
+    return this._request(frame, resend, this);
+  }
+
+  /** `request` through `via` (this client, or a session's conversation, which holds its own
+   *  queue until it is joined). */
+  _request(frame, resend, via) {
     const request_id = frame.request_id ?? newId("r");
     const full = { ...frame, request_id };
     const text = JSON.stringify(full);
     return new Promise((resolve, reject) => {
-      const entry = { resolve, reject, text, resend, timer: null, sent: false };
+      const entry = { resolve, reject, text, resend, via, timer: null, sent: false };
       entry.timer = setTimeout(() => {
         this.pending.delete(request_id);
         reject(new Error(`realtime: no answer to ${frame.type} within ${this.ackTimeoutMs} ms`));
       }, this.ackTimeoutMs);
       this.pending.set(request_id, entry);
-      this._enqueue({
+      via._enqueue({
         text,
         resolve: () => (entry.sent = true),
         reject: (e) => {
@@ -424,15 +430,25 @@ export class RealtimeClient {
       return;
     }
     if (!frame || typeof frame.type !== "string") return;
+    this._frame(frame);
+  }
+
+  /** Settles the request an `ack` or `error` answers; true when there was one. */
+  _settle(frame) {
+    const entry = frame.request_id ? this.pending.get(frame.request_id) : null;
+    if (!entry) return false;
+    clearTimeout(entry.timer);
+    this.pending.delete(frame.request_id);
+    if (frame.type === "ack") entry.resolve(frame);
+    else entry.reject(new RealtimeError(frame));
+    return true;
+  }
+
+  /** One parsed server frame of this stream: seq bookkeeping, then the listeners. */
+  _frame(frame) {
     const type = frame.type;
     if (type === "ack" || type === "error") {
-      const entry = frame.request_id ? this.pending.get(frame.request_id) : null;
-      if (entry) {
-        clearTimeout(entry.timer);
-        this.pending.delete(frame.request_id);
-        if (type === "ack") entry.resolve(frame);
-        else entry.reject(new RealtimeError(frame));
-      }
+      this._settle(frame);
     } else if (type === "connection.established") {
       this.lastEstablished = frame;
       // A fresh connection (no resume point) starts from the stream's current seq.
@@ -497,12 +513,16 @@ export class RealtimeClient {
     this._clearTimer("stable");
     this._emit("close", { code, reason });
     // Requests in flight: idempotent ones are resent after reconnecting, others fail now.
-    const resend = [];
+    // Each goes back to the front of the queue it came through (a session's conversation
+    // holds its own until it is joined again).
+    const resend = new Map(); // via -> items
     for (const [id, entry] of this.pending) {
       if (!entry.sent) continue; // still in the queue: goes out on reconnect
       if (entry.resend) {
         entry.sent = false;
-        resend.push({ text: entry.text, resolve: () => (entry.sent = true), reject: () => {} });
+        const via = entry.via ?? this;
+        if (!resend.has(via)) resend.set(via, []);
+        resend.get(via).push({ text: entry.text, resolve: () => (entry.sent = true), reject: () => {} });
         // (a failure later rejects the request itself through _failAll or its timeout)
       } else {
         clearTimeout(entry.timer);
@@ -510,7 +530,8 @@ export class RealtimeClient {
         entry.reject(new Error(`realtime: connection lost before the answer (code ${code})`));
       }
     }
-    this.queue.unshiftAll(resend);
+    for (const [via, items] of resend) via.queue.unshiftAll(items);
+    this._lost(code, reason);
     if (code === CLOSE.FORBIDDEN || code === CLOSE.BAD_REQUEST) {
       this.stopCode = code;
       this._failAll(new Error(`realtime: stopped by the server (code ${code})`));
@@ -529,6 +550,9 @@ export class RealtimeClient {
     this._setState("closed", { code, reason });
     this._scheduleReconnect();
   }
+
+  /** The socket is gone (before the state changes); sessions mark their conversations. */
+  _lost() {}
 
   _scheduleReconnect() {
     if (this.state === "stopped") return;
@@ -555,6 +579,304 @@ export class RealtimeClient {
       this.pending.delete(id);
       entry.reject(err);
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Session mode (SPEC §9): one socket per device
+
+/** Frames of the user's inbox: a session carries them with no `conversation_id`. */
+const INBOX_TYPES = new Set(["notification", "unread_count", "notification_read"]);
+
+/**
+ * One socket (`/ws/chat/`) that carries the user's notifications (like a client on
+ * `/ws/notifications/`: `markRead`, `markAllRead`, `notification`, `unread_count`, …) and
+ * any number of conversations: `join(id)` returns a {@link Conversation} with the API of a
+ * single-room client. After a reconnect every joined conversation is joined again with its
+ * own `since`. The session itself emits the inbox's frames by type, "message" for every
+ * frame, "state" and "close"; conversation frames go to their conversation.
+ */
+export class RealtimeSession extends RealtimeClient {
+  constructor(opts) {
+    const { autoConnect = true, ...rest } = opts || {};
+    super({ path: "/ws/chat/", ...rest, autoConnect: false });
+    this.queueLimit = rest.queueLimit ?? 100;
+    /** conversation_id -> Conversation, for every conversation joined (or being joined). */
+    this.conversations = new Map();
+    this.established = false; // connection.established seen on the current socket
+    // Conversations left while their join was still unanswered: leave_conversation goes out
+    // once `joined` arrives (sent at once, the server may take it before the join).
+    this.leaveAfterJoin = new Set();
+    if (autoConnect) queueMicrotask(() => this.connect());
+  }
+
+  /**
+   * Joins a conversation (now, or once connected) and returns its handle; the same handle
+   * while it stays joined. `since`: replay its durable events after that seq.
+   */
+  join(conversationId, { since = null } = {}) {
+    const id = String(conversationId);
+    const existing = this.conversations.get(id);
+    if (existing) return existing;
+    this.leaveAfterJoin.delete(id); // the join in flight now serves this handle
+    const conv = new Conversation(this, id, since);
+    this.conversations.set(id, conv);
+    if (this.established) conv._join();
+    return conv;
+  }
+
+  /** Leaves a conversation (see Conversation#leave). */
+  leave(conversationId) {
+    const conv = this.conversations.get(String(conversationId));
+    return conv ? conv.leave() : Promise.resolve();
+  }
+
+  _frame(frame) {
+    const conv = typeof frame.conversation_id === "string" && !INBOX_TYPES.has(frame.type)
+      ? frame.conversation_id
+      : null;
+    if (conv === null) {
+      if (frame.type === "connection.established") {
+        super._frame(frame);
+        this.established = true;
+        for (const c of this.conversations.values()) c._join();
+        return;
+      }
+      return super._frame(frame);
+    }
+    // A conversation's frame: its request first (requests are the session's), then the
+    // conversation's own bookkeeping and listeners, then the session's "message".
+    const answered = (frame.type === "ack" || frame.type === "error") && this._settle(frame);
+    if (this.leaveAfterJoin.has(conv) && (frame.type === "joined" || frame.type === "error")) {
+      this.leaveAfterJoin.delete(conv);
+      if (frame.type === "joined") this.send({ type: "leave_conversation", conversation_id: conv }).catch(() => {});
+    }
+    const handle = this.conversations.get(conv);
+    if (!handle || handle._frame(frame, answered)) this._emit("message", frame);
+  }
+
+  _lost() {
+    this.established = false;
+    for (const c of this.conversations.values()) c.ready = false;
+  }
+
+  _setState(state, extra = {}) {
+    super._setState(state, extra);
+    if (state === "open") return; // a conversation is open once joined
+    this.established = false;
+    this.leaveAfterJoin.clear(); // a new socket has joined nothing
+    for (const c of this.conversations.values()) {
+      c.ready = false;
+      c._setState(state, extra);
+    }
+  }
+
+  _failAll(err) {
+    super._failAll(err);
+    for (const c of this.conversations.values()) for (const item of c.queue.drain()) item.reject(err);
+  }
+}
+
+/**
+ * One conversation on a {@link RealtimeSession}: the API of a single-room RealtimeClient
+ * (`sendMessage`, `typing`, `readReceipt`, `react`, `edit`, `remove`, `send`, `request`,
+ * `on`/`off`, `lastSeq`, `state`) over the session's socket. Every frame it sends carries
+ * its `conversation_id`; frames wait in its own queue until the conversation is joined on
+ * the current socket. Its durable events are deduplicated by its own `seq`.
+ * Events: the conversation's frames by type (chat_message, typing_indicator, read_receipt,
+ * message_reaction, message_edit, message_delete, user_status, ack, error, resumed,
+ * resync_required, joined, left), "message" (every one) and "state" (connecting → open once
+ * joined; closed while the socket is down; stopped after `leave()`, a removal or a refusal).
+ */
+export class Conversation {
+  constructor(session, conversationId, since = null) {
+    this.session = session;
+    this.conversationId = conversationId;
+    this.seq = new SeqTracker(since ?? null);
+    this.queue = new BoundedQueue(session.queueLimit);
+    this.handlers = new Map();
+    this.state = session.state === "stopped" ? "stopped" : session.state === "idle" ? "idle" : "connecting";
+    this.ready = false; // joined on the current socket: frames go straight out
+    this.active = true; // false once left, removed or refused: never joined again
+    this.joinRequestId = null;
+    this.lastJoined = null; // the last `joined` frame
+    this.leftReason = null;
+    this.attempt = 0;
+    this.retryTimer = null;
+  }
+
+  /** The last durable seq seen in this conversation (its `since` for the next join). */
+  get lastSeq() {
+    return this.seq.last;
+  }
+  /** Who is online in it, as of the last `joined` (then follow `user_status`). */
+  get presence() {
+    return this.lastJoined?.presence ?? [];
+  }
+
+  on(type, handler) {
+    return RealtimeClient.prototype.on.call(this, type, handler);
+  }
+  off(type, handler) {
+    RealtimeClient.prototype.off.call(this, type, handler);
+  }
+  _emit(type, payload) {
+    RealtimeClient.prototype._emit.call(this, type, payload);
+  }
+  _setState(state, extra = {}) {
+    if (!this.active && state !== "stopped") return;
+    if (this.state === state && !extra.code) return;
+    this.state = state;
+    this._emit("state", { state, ...extra });
+  }
+
+  // ---- sending (the single-room client's API)
+
+  send(frame) {
+    return new Promise((resolve, reject) => {
+      const full = typeof frame === "string" ? JSON.parse(frame) : frame;
+      const text = JSON.stringify({ ...full, conversation_id: this.conversationId });
+      this._enqueue({ text, resolve, reject });
+    });
+  }
+  request(frame, { resend = false } = {}) {
+    return this.session._request({ ...frame, conversation_id: this.conversationId }, resend, this);
+  }
+  sendMessage(content, opts) {
+    return RealtimeClient.prototype.sendMessage.call(this, content, opts);
+  }
+  typing(isTyping = true) {
+    return RealtimeClient.prototype.typing.call(this, isTyping);
+  }
+  readReceipt(messageId) {
+    return RealtimeClient.prototype.readReceipt.call(this, messageId);
+  }
+  react(messageId, emoji) {
+    return RealtimeClient.prototype.react.call(this, messageId, emoji);
+  }
+  edit(messageId, content) {
+    return RealtimeClient.prototype.edit.call(this, messageId, content);
+  }
+  remove(messageId) {
+    return RealtimeClient.prototype.remove.call(this, messageId);
+  }
+
+  /**
+   * Leaves the conversation: `leave_conversation` goes out if the socket is open, the
+   * handle stops (its queued frames and requests are rejected) and is never joined again.
+   */
+  leave() {
+    if (!this.active) return Promise.resolve();
+    const { ready } = this;
+    const joining = !ready && this.session.established && this.joinRequestId !== null;
+    this._stop("left", new Error("realtime: conversation left"));
+    if (joining) this.session.leaveAfterJoin.add(this.conversationId);
+    if (!ready) return Promise.resolve();
+    return this.session.send({ type: "leave_conversation", conversation_id: this.conversationId }).catch(() => {});
+  }
+
+  /** Writes now when joined on an open socket, else waits in this conversation's queue. */
+  _enqueue(item) {
+    if (!this.active || this.session.state === "stopped") {
+      item.reject(new Error(`realtime: conversation ${this.active ? "client is stopped" : "left"}`));
+      return;
+    }
+    if (this.ready && this.queue.size === 0) return this.session._enqueue(item);
+    try {
+      this.queue.push(item);
+    } catch (e) {
+      item.reject(e);
+    }
+  }
+
+  _flush() {
+    while (this.ready && this.queue.size > 0) this.session._enqueue(this.queue.shift());
+  }
+
+  /** Sends `join_conversation` with this conversation's resume point. */
+  _join() {
+    if (!this.active) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.ready = false;
+    this._setState("connecting");
+    this.joinRequestId = newId("j");
+    const frame = { type: "join_conversation", conversation_id: this.conversationId, request_id: this.joinRequestId };
+    if (this.seq.last !== null) frame.since = this.seq.last;
+    this.session.send(frame).catch(() => {});
+  }
+
+  /** No longer followed: out of the session, queued frames and requests rejected. */
+  _stop(reason, err, extra = {}) {
+    this.active = false;
+    this.ready = false;
+    this.leftReason = reason;
+    clearTimeout(this.retryTimer);
+    if (this.session.conversations.get(this.conversationId) === this) {
+      this.session.conversations.delete(this.conversationId);
+    }
+    for (const item of this.queue.drain()) item.reject(err);
+    for (const [id, entry] of this.session.pending) {
+      if (entry.via !== this) continue;
+      clearTimeout(entry.timer);
+      this.session.pending.delete(id);
+      entry.reject(err);
+    }
+    this._setState("stopped", { reason, ...extra });
+  }
+
+  /**
+   * One frame of this conversation (`answered`: it settled one of our requests). Returns
+   * false when the frame is dropped (a duplicate seq).
+   */
+  _frame(frame, answered = false) {
+    const type = frame.type;
+    if (type === "joined") {
+      this.lastJoined = frame;
+      this.attempt = 0;
+      // Joined without a resume point: live events start after the conversation's seq now.
+      if (this.seq.last === null && typeof frame.last_seq === "number") this.seq.reset(frame.last_seq);
+      this.ready = true;
+      this._setState("open");
+    } else if (type === "ack" || type === "error") {
+      if (type === "error" && !answered && this._joinRefused(frame)) return true;
+    } else if (type === "resync_required") {
+      // Missed too much: the app reloads this conversation's history; live events go on
+      // from its current seq.
+      this.seq.reset(frame.last_seq ?? null);
+    } else if (type === "left") {
+      // Without a reason it answers a leave_conversation, and a handle that sent one is
+      // gone already (a new handle for the same id must not take it as its own).
+      if (!frame.reason) return true;
+      this._emit("message", frame);
+      this._emit("left", frame);
+      const err = new Error(`realtime: left conversation ${this.conversationId} (${frame.reason})`);
+      this._stop(frame.reason, err, frame.reason === "removed" ? { code: CLOSE.FORBIDDEN } : {});
+      return true;
+    } else if (typeof frame.seq === "number" && !this.seq.accept(frame.seq)) {
+      return false; // duplicate or already-seen replay
+    }
+    this._emit("message", frame);
+    this._emit(type, frame);
+    if (type === "joined") this._flush();
+    return true;
+  }
+
+  /** An `error` answering our `join_conversation`: stop (forbidden, over the limit) or retry. */
+  _joinRefused(frame) {
+    if (this.ready || !frame.request_id || frame.request_id !== this.joinRequestId) return false;
+    this._emit("message", frame);
+    this._emit("error", frame);
+    if (frame.code === "unavailable" || frame.code === "rate_limited") {
+      // The room did not answer: try again with backoff (the socket stays open).
+      const delay = backoffDelay(this.attempt++, this.session.backoff);
+      this.retryTimer = setTimeout(() => this.session.established && this._join(), delay);
+      return true;
+    }
+    this._stop("refused", new RealtimeError(frame), {
+      code: frame.code === "forbidden" ? CLOSE.FORBIDDEN : CLOSE.BAD_REQUEST,
+    });
+    return true;
   }
 }
 

@@ -1,6 +1,12 @@
-// The demo page: development sign-in, one conversation, notifications and org events,
-// all through realtime.js. Plain DOM code, no build step.
-import { RealtimeClient } from "/realtime.js";
+// The demo page: development sign-in, one or more conversations (tabs), notifications and
+// org events, all through realtime.js. Plain DOM code, no build step.
+//
+// Two ways to connect (`?mode=` or the sign-in form; the header links to the other one):
+// * session (default): one socket, /ws/chat/, carries the notifications and every joined
+//   conversation (RealtimeSession + join());
+// * rooms: one socket per stream, /ws/chat/{id}/ and /ws/notifications/ (RealtimeClient).
+// Org events have their own socket in both.
+import { RealtimeClient, RealtimeSession } from "/realtime.js";
 
 const $ = (sel) => document.querySelector(sel);
 const WS_BASE = location.origin.replace(/^http/, "ws");
@@ -20,29 +26,53 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+const MODES = { session: "one socket (session)", rooms: "one socket per room" };
+
 const state = {
+  mode: "session", // or "rooms"
   me: null, // {id, name}
-  conversation: null,
+  conversations: [], // the ids signed in to, in tab order
+  convs: new Map(), // id -> the view state of one conversation (newConversation)
+  active: null, // the id shown
   org: null,
   token: null,
   tokenExp: 0,
-  chat: null,
-  inbox: null,
+  session: null, // the RealtimeSession in session mode
+  inbox: null, // notifications: the session itself, or a RealtimeClient
   events: null,
-  messages: new Map(), // id -> {view, reactions: Map<emoji, Set<user>>, seenBy: Set<user>}
-  presence: new Map(), // user_id -> name
-  typing: new Map(), // user_id -> {name, timer}
   notifications: new Map(), // id -> view
   replyTo: null,
-  lastReceipt: null,
 };
+
+/** One conversation: its client (a session's Conversation handle, or a RealtimeClient). */
+function newConversation(id) {
+  return {
+    id,
+    chat: null,
+    state: "idle",
+    code: null,
+    messages: new Map(), // id -> {view, reactions: Map<emoji, Set<user>>, seenBy: Set<user>, el}
+    presence: new Map(), // user_id -> name
+    typing: new Map(), // user_id -> {name, timer}
+    unread: 0,
+    lastReceipt: null,
+    receiptTimer: null,
+    tab: null,
+  };
+}
+
+/** The conversation shown. */
+const current = () => state.convs.get(state.active);
+// For tests and the console: the shown conversation's client.
+Object.defineProperty(state, "chat", { get: () => current()?.chat ?? null, enumerable: true });
 
 // ---- sign-in and tokens -----------------------------------------------------------------
 
-async function fetchToken() {
+/** A token; with `join`, the dev endpoint also makes the user a member of that conversation. */
+async function fetchToken(join = state.conversations[0]) {
   const q = new URLSearchParams({ user: state.me.id, name: state.me.name });
   if (state.org) q.set("orgs", state.org);
-  q.set("join", state.conversation);
+  if (join) q.set("join", join);
   const resp = await fetch(`/dev/token?${q}`);
   const body = await resp.json().catch(() => ({}));
   if (!resp.ok) {
@@ -67,74 +97,165 @@ async function api(path) {
   return resp.json();
 }
 
-async function signIn(id, name, conversation, org) {
+/** `conversations`: one id or a comma list ("general, random"): one tab each. */
+async function signIn(id, name, conversations, org, mode) {
+  const ids = [...new Set(conversations.split(",").map((c) => c.trim()).filter(Boolean))];
+  if (!ids.length) throw new Error("name at least one conversation");
   state.me = { id, name: name || id };
-  state.conversation = conversation;
+  state.conversations = ids;
   state.org = org || null;
-  await fetchToken();
+  state.mode = mode === "rooms" ? "rooms" : "session";
+  for (const c of ids) await fetchToken(c); // each one joins the user to one conversation
   $("#sign-in").hidden = true;
   $("#app").hidden = false;
   $("#me").hidden = false;
   $("#me-name").textContent = `${state.me.name} (${id})`;
-  $("#conversation-name").textContent = conversation;
   $("#org-name").textContent = org ? `(${org})` : "";
   $("#bell").disabled = false;
   document.title = `${state.me.name} · edge-realtime`;
-  await Promise.all([startChat(), startInbox(), org ? startEvents() : null]);
+  showMode();
+  for (const c of ids) state.convs.set(c, newConversation(c));
+  renderTabs();
+  select(ids[0]);
+  const [sinces, inboxSince] = await Promise.all([
+    Promise.all(ids.map((c) => loadHistory(state.convs.get(c)))),
+    loadNotifications(),
+  ]);
+  if (state.mode === "session") {
+    // One socket: the notifications and every conversation.
+    const session = new RealtimeSession({ url: WS_BASE, getToken, since: inboxSince });
+    state.session = session;
+    ids.forEach((c, i) => startChat(state.convs.get(c), session.join(c, { since: sinces[i] })));
+    startInbox(session);
+  } else {
+    ids.forEach((c, i) => {
+      const path = `/ws/chat/${encodeURIComponent(c)}/`;
+      startChat(state.convs.get(c), new RealtimeClient({ url: WS_BASE, path, getToken, since: sinces[i] }));
+    });
+    startInbox(new RealtimeClient({ url: WS_BASE, path: "/ws/notifications/", getToken, since: inboxSince }));
+  }
+  if (org) startEvents();
+}
+
+/** The header says which mode the page is in and links to the same sign-in in the other. */
+function showMode() {
+  const other = state.mode === "session" ? "rooms" : "session";
+  const q = new URLSearchParams({ user: state.me.id, name: state.me.name, conversation: state.conversations.join(",") });
+  if (state.org) q.set("org", state.org);
+  q.set("mode", other);
+  $("#mode").hidden = false;
+  $("#mode").dataset.mode = state.mode;
+  $("#mode-name").textContent = MODES[state.mode];
+  $("#mode-switch").textContent = `switch to ${MODES[other]}`;
+  $("#mode-switch").href = `?${q}`;
+  document.body.dataset.mode = state.mode;
 }
 
 function watchState(client, stream) {
   const badge = document.querySelector(`.conn[data-stream="${stream}"]`);
-  client.on("state", ({ state: s, code }) => {
-    badge.dataset.state = s;
-    badge.querySelector("b").textContent = code && s !== "open" ? `${s} (${code})` : s;
-  });
+  client.on("state", ({ state: s, code }) => showConnState(badge, s, code));
+}
+
+function showConnState(badge, s, code) {
+  badge.dataset.state = s;
+  badge.querySelector("b").textContent = code && s !== "open" ? `${s} (${code})` : s;
+}
+
+// ---- conversations (tabs) ------------------------------------------------------------------
+
+function renderTabs() {
+  const nav = $("#conversation-tabs");
+  nav.hidden = state.conversations.length < 2;
+  nav.replaceChildren(
+    ...state.conversations.map((id) => {
+      const c = state.convs.get(id);
+      c.tab = h("button", { type: "button", class: "tab", role: "tab", dataset: { conversation: id }, onclick: () => select(id) });
+      renderTab(c);
+      return c.tab;
+    }),
+  );
+}
+
+function renderTab(c) {
+  if (!c.tab) return;
+  c.tab.dataset.state = c.state;
+  c.tab.dataset.unread = String(c.unread);
+  c.tab.setAttribute("aria-selected", String(c.id === state.active));
+  c.tab.replaceChildren(`#${c.id}`, ...(c.unread ? [h("span", { class: "unread" }, String(c.unread))] : []));
+}
+
+/** Shows conversation `id`: its messages, presence, typing and connection state. */
+function select(id) {
+  const prev = current();
+  if (prev && prev.id !== id) stopTyping();
+  cancelReply();
+  state.active = id;
+  const c = current();
+  c.unread = 0;
+  $("#conversation-name").textContent = id;
+  $("#messages").replaceChildren(...[...c.messages.values()].map((m) => m.el));
+  scrollDown();
+  renderPresence();
+  renderTyping();
+  showChatState(c);
+  for (const other of state.convs.values()) renderTab(other);
+  if (c.lastReceipt) scheduleReceipt(c, c.lastReceipt);
+}
+
+function showChatState(c) {
+  showConnState(document.querySelector('.conn[data-stream="chat"]'), c.state, c.code);
+  document.body.classList.toggle("offline", c.state !== "open");
 }
 
 // ---- chat ------------------------------------------------------------------------------
 
-async function loadHistory() {
-  const page = await api(`/api/conversations/${encodeURIComponent(state.conversation)}/messages?limit=50`);
-  $("#messages").replaceChildren();
-  state.messages.clear();
-  for (const m of page.messages) upsertMessage(m);
+async function loadHistory(c) {
+  const page = await api(`/api/conversations/${encodeURIComponent(c.id)}/messages?limit=50`);
+  for (const m of c.messages.values()) m.el.remove();
+  c.messages.clear();
+  for (const m of page.messages) upsertMessage(c, m);
   return page.last_seq;
 }
 
-async function startChat() {
-  const since = await loadHistory();
-  const chat = new RealtimeClient({
-    url: WS_BASE,
-    path: `/ws/chat/${encodeURIComponent(state.conversation)}/`,
-    getToken,
-    since,
+/** Wires one conversation: the same API for a session's handle and a single-room client. */
+function startChat(c, chat) {
+  c.chat = chat;
+  chat.on("state", ({ state: s, code }) => {
+    c.state = s;
+    c.code = code ?? null;
+    renderTab(c);
+    if (c.id === state.active) showChatState(c);
   });
-  state.chat = chat;
-  watchState(chat, "chat");
-  chat.on("connection.established", (f) => {
-    state.presence.clear();
-    for (const p of f.presence ?? []) state.presence.set(p.user_id, p.user_name);
-    renderPresence();
+  // Who is online: in `joined` on a session, in `connection.established` on a room socket.
+  chat.on(state.mode === "session" ? "joined" : "connection.established", (f) => {
+    c.presence.clear();
+    for (const p of f.presence ?? []) c.presence.set(p.user_id, p.user_name);
+    if (c.id === state.active) renderPresence();
   });
-  chat.on("state", ({ state: s }) => document.body.classList.toggle("offline", s !== "open"));
   chat.on("resync_required", async () => {
-    await loadHistory();
+    await loadHistory(c);
   });
   chat.on("chat_message", (f) => {
-    upsertMessage(f.message);
-    clearTyping(f.message.sender.id);
-    if (f.message.sender.id !== state.me.id) scheduleReceipt(f.message.id);
+    upsertMessage(c, f.message);
+    clearTyping(c, f.message.sender.id);
+    if (f.message.sender.id === state.me.id) return;
+    if (c.id === state.active) scheduleReceipt(c, f.message.id);
+    else {
+      c.lastReceipt = f.message.id;
+      c.unread += 1;
+      renderTab(c);
+    }
   });
   chat.on("message_edit", (f) => {
-    const m = state.messages.get(f.message_id);
-    if (m) upsertMessage({ ...m.view, content: f.content, is_edited: true });
+    const m = c.messages.get(f.message_id);
+    if (m) upsertMessage(c, { ...m.view, content: f.content, is_edited: true });
   });
   chat.on("message_delete", (f) => {
-    const m = state.messages.get(f.message_id);
-    if (m) upsertMessage({ ...m.view, content: null, is_deleted: true });
+    const m = c.messages.get(f.message_id);
+    if (m) upsertMessage(c, { ...m.view, content: null, is_deleted: true });
   });
   chat.on("message_reaction", (f) => {
-    const m = state.messages.get(f.message_id);
+    const m = c.messages.get(f.message_id);
     if (!m) return;
     const users = m.reactions.get(f.emoji) ?? new Set();
     if (f.action === "added") users.add(f.user_id);
@@ -144,46 +265,53 @@ async function startChat() {
     renderMessage(m);
   });
   chat.on("read_receipt", (f) => {
-    const m = state.messages.get(f.message_id);
+    const m = c.messages.get(f.message_id);
     if (!m || f.user_id === m.view.sender.id) return;
     m.seenBy.add(f.user_id);
     renderMessage(m);
   });
-  chat.on("typing_indicator", (f) => (f.is_typing ? showTyping(f) : clearTyping(f.user_id)));
+  chat.on("typing_indicator", (f) => (f.is_typing ? showTyping(c, f) : clearTyping(c, f.user_id)));
   chat.on("user_status", (f) => {
-    if (f.status === "online") state.presence.set(f.user_id, state.presence.get(f.user_id) ?? (f.user_name || f.username || f.user_id));
+    if (f.status === "online") c.presence.set(f.user_id, c.presence.get(f.user_id) ?? (f.user_name || f.username || f.user_id));
     else {
-      state.presence.delete(f.user_id);
-      clearTyping(f.user_id);
+      c.presence.delete(f.user_id);
+      clearTyping(c, f.user_id);
     }
-    renderPresence();
+    if (c.id === state.active) renderPresence();
   });
+  chat.on("left", (f) => f.reason === "removed" && toast(`You were removed from #${c.id}`, "error"));
   chat.on("error", (f) => f.message && toast(`Error: ${f.message}`, "error"));
 }
 
-function upsertMessage(view) {
-  let m = state.messages.get(view.id);
+function upsertMessage(c, view) {
+  let m = c.messages.get(view.id);
   if (!m) {
-    m = { view, reactions: new Map(), seenBy: new Set(), el: h("li", { class: "message" }) };
-    state.messages.set(view.id, m);
-    $("#messages").append(m.el);
+    m = { conv: c, view, reactions: new Map(), seenBy: new Set(), el: h("li", { class: "message" }) };
+    c.messages.set(view.id, m);
+    if (c.id === state.active) $("#messages").append(m.el);
   } else {
     m.view = view;
   }
   renderMessage(m);
+  if (c.id === state.active) scrollDown();
+}
+
+function scrollDown() {
   const list = $("#messages");
   list.scrollTop = list.scrollHeight;
 }
 
 function renderMessage(m) {
   const v = m.view;
+  const c = m.conv;
   const mine = v.sender.id === state.me.id;
   const el = m.el;
   el.className = `message${mine ? " mine" : ""}${v.is_deleted ? " deleted" : ""}`;
   el.dataset.id = v.id;
   el.dataset.seq = v.seq;
   el.dataset.sender = v.sender.id;
-  const parent = v.parent_message_id ? state.messages.get(v.parent_message_id) : null;
+  el.dataset.conversation = c.id;
+  const parent = v.parent_message_id ? c.messages.get(v.parent_message_id) : null;
   const actions = v.is_deleted
     ? null
     : h(
@@ -191,10 +319,10 @@ function renderMessage(m) {
         { class: "actions" },
         h("button", { type: "button", class: "reply", onclick: () => startReply(v) }, "Reply"),
         ...REACTIONS.map((e) =>
-          h("button", { type: "button", class: "react", title: `React ${e}`, onclick: () => react(v.id, e) }, e),
+          h("button", { type: "button", class: "react", title: `React ${e}`, onclick: () => react(c, v.id, e) }, e),
         ),
         mine ? h("button", { type: "button", class: "edit", onclick: () => startEdit(m) }, "Edit") : null,
-        mine ? h("button", { type: "button", class: "delete", onclick: () => removeMessage(v.id) }, "Delete") : null,
+        mine ? h("button", { type: "button", class: "delete", onclick: () => removeMessage(c, v.id) }, "Delete") : null,
       );
   const parts = [
     parent || v.parent_message_id
@@ -220,7 +348,7 @@ function renderMessage(m) {
                 class: `chip${users.has(state.me.id) ? " own" : ""}`,
                 dataset: { emoji },
                 title: [...users].join(", "),
-                onclick: () => react(v.id, emoji),
+                onclick: () => react(c, v.id, emoji),
               },
               `${emoji} ${users.size}`,
             ),
@@ -256,7 +384,7 @@ function startEdit(m) {
     if (e.key === "Enter") {
       e.preventDefault();
       const text = input.value.trim();
-      if (text && text !== m.view.content) state.chat.edit(m.view.id, text).catch(fail);
+      if (text && text !== m.view.content) m.conv.chat.edit(m.view.id, text).catch(fail);
       done();
     }
   });
@@ -264,38 +392,42 @@ function startEdit(m) {
   input.focus();
 }
 
-const react = (id, emoji) => state.chat.react(id, emoji).catch(fail);
-const removeMessage = (id) => state.chat.remove(id).catch(fail);
+const react = (c, id, emoji) => c.chat.react(id, emoji).catch(fail);
+const removeMessage = (c, id) => c.chat.remove(id).catch(fail);
 const fail = (e) => toast(e.message, "error");
 
-/** One read receipt for the newest message from someone else, while the tab is visible. */
-function scheduleReceipt(id) {
-  state.lastReceipt = id;
-  if (document.visibilityState !== "visible") return;
-  clearTimeout(state.receiptTimer);
-  state.receiptTimer = setTimeout(() => {
-    const target = state.lastReceipt;
-    state.lastReceipt = null;
-    if (target) state.chat.readReceipt(target).catch(() => {});
+/** One read receipt for the newest message from someone else, while it is shown. */
+function scheduleReceipt(c, id) {
+  c.lastReceipt = id;
+  if (document.visibilityState !== "visible" || c.id !== state.active || !c.chat) return;
+  clearTimeout(c.receiptTimer);
+  c.receiptTimer = setTimeout(() => {
+    const target = c.lastReceipt;
+    c.lastReceipt = null;
+    if (target) c.chat.readReceipt(target).catch(() => {});
   }, 300);
 }
 
 document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "visible" && state.lastReceipt) scheduleReceipt(state.lastReceipt);
+  const c = current();
+  if (document.visibilityState === "visible" && c?.lastReceipt) scheduleReceipt(c, c.lastReceipt);
 });
 
 // ---- typing and presence -----------------------------------------------------------------
 
 let typingSentAt = 0;
 let typingStop = null;
+let typingIn = null; // the conversation told we are typing
 
 function onInput() {
-  if (!state.chat) return;
+  const c = current();
+  if (!c?.chat) return;
   const now = Date.now();
   if ($("#message-input").value === "") return stopTyping();
   if (now - typingSentAt > 2000) {
     typingSentAt = now;
-    state.chat.typing(true).catch(() => {});
+    typingIn = c;
+    c.chat.typing(true).catch(() => {});
   }
   clearTimeout(typingStop);
   typingStop = setTimeout(stopTyping, 3000);
@@ -303,31 +435,31 @@ function onInput() {
 
 function stopTyping() {
   clearTimeout(typingStop);
-  if (typingSentAt) {
+  if (typingSentAt && typingIn) {
     typingSentAt = 0;
-    state.chat.typing(false).catch(() => {});
+    typingIn.chat.typing(false).catch(() => {});
   }
 }
 
-function showTyping(f) {
-  const prev = state.typing.get(f.user_id);
+function showTyping(c, f) {
+  const prev = c.typing.get(f.user_id);
   clearTimeout(prev?.timer);
   // A lost "stopped typing" frame must not leave the indicator up forever.
-  const timer = setTimeout(() => clearTyping(f.user_id), 6000);
-  state.typing.set(f.user_id, { name: f.user_name || f.user_id, timer });
-  renderTyping();
+  const timer = setTimeout(() => clearTyping(c, f.user_id), 6000);
+  c.typing.set(f.user_id, { name: f.user_name || f.user_id, timer });
+  if (c.id === state.active) renderTyping();
 }
 
-function clearTyping(userId) {
-  const t = state.typing.get(userId);
+function clearTyping(c, userId) {
+  const t = c.typing.get(userId);
   if (!t) return;
   clearTimeout(t.timer);
-  state.typing.delete(userId);
-  renderTyping();
+  c.typing.delete(userId);
+  if (c.id === state.active) renderTyping();
 }
 
 function renderTyping() {
-  const names = [...state.typing.values()].map((t) => t.name);
+  const names = [...(current()?.typing.values() ?? [])].map((t) => t.name);
   $("#typing").textContent = names.length
     ? `${names.join(", ")} ${names.length === 1 ? "is" : "are"} typing…`
     : "";
@@ -335,7 +467,7 @@ function renderTyping() {
 
 function renderPresence() {
   $("#presence").replaceChildren(
-    ...[...state.presence]
+    ...[...(current()?.presence ?? [])]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([id, name]) =>
         h("li", { class: `online${id === state.me.id ? " me" : ""}`, dataset: { userId: id } }, name),
@@ -345,16 +477,16 @@ function renderPresence() {
 
 // ---- notifications ---------------------------------------------------------------------
 
-async function startInbox() {
+/** The notifications shown before the socket opens; returns the inbox's resume point. */
+async function loadNotifications() {
   const list = await api(`/api/users/${encodeURIComponent(state.me.id)}/notifications?limit=20`).catch(() => null);
   for (const n of (list?.notifications ?? []).reverse()) addNotification(n);
   setBadge(list?.unread_count ?? 0);
-  const inbox = new RealtimeClient({
-    url: WS_BASE,
-    path: "/ws/notifications/",
-    getToken,
-    since: list?.last_seq ?? null,
-  });
+  return list?.last_seq ?? null;
+}
+
+/** Wires notifications: the session itself, or a client on /ws/notifications/. */
+function startInbox(inbox) {
   state.inbox = inbox;
   watchState(inbox, "inbox");
   inbox.on("connection.established", (f) => setBadge(f.unread_count ?? 0));
@@ -439,7 +571,8 @@ function startEvents() {
 $("#sign-in").addEventListener("submit", (e) => {
   e.preventDefault();
   $("#sign-in-error").textContent = "";
-  signIn($("#user-id").value.trim(), $("#user-name").value.trim(), $("#conversation").value.trim(), $("#org").value.trim()).catch(
+  const field = (sel) => $(sel).value.trim();
+  signIn(field("#user-id"), field("#user-name"), field("#conversation"), field("#org"), $("#mode-select").value).catch(
     (err) => {
       $("#sign-in").hidden = false;
       $("#app").hidden = true;
@@ -457,18 +590,21 @@ $("#composer").addEventListener("submit", (e) => {
   input.value = "";
   cancelReply();
   stopTyping();
-  state.chat.sendMessage(text, { parentMessageId }).catch(fail);
+  const chat = current()?.chat;
+  if (chat) chat.sendMessage(text, { parentMessageId }).catch(fail);
 });
 $("#message-input").addEventListener("input", onInput);
 $("#reply-cancel").addEventListener("click", cancelReply);
 $("#bell").addEventListener("click", () => ($("#notification-panel").hidden = !$("#notification-panel").hidden));
 $("#mark-all-read").addEventListener("click", () => state.inbox?.markAllRead().catch(fail));
 
-// ?user=alice&name=Alice&conversation=general&org=acme signs in at once (handy for demos).
+// ?user=alice&name=Alice&conversation=general&org=acme signs in at once (handy for demos);
 const params = new URLSearchParams(location.search);
+// ?mode=rooms: one socket per room instead of the session.
 for (const [param, field] of [["user", "#user-id"], ["name", "#user-name"], ["conversation", "#conversation"], ["org", "#org"]]) {
   if (params.has(param)) $(field).value = params.get(param);
 }
+if (params.get("mode") === "rooms") $("#mode-select").value = "rooms";
 if (params.has("user")) $("#sign-in").requestSubmit();
 
 // For tests and the console.

@@ -2,40 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RealtimeClient, QueueFullError, RealtimeError, PING_TEXT } from "../realtime.js";
-
-class FakeSocket {
-  static all = [];
-  constructor(url, protocols) {
-    this.url = url;
-    this.protocols = protocols;
-    this.sent = [];
-    this.readyState = 0;
-    FakeSocket.all.push(this);
-  }
-  send(text) {
-    if (this.readyState !== 1) throw new Error("not open");
-    this.sent.push(text);
-  }
-  close(code = 1000, reason = "") {
-    this.readyState = 3;
-    this.onclose?.({ code, reason });
-  }
-  // test side
-  open() {
-    this.readyState = 1;
-    this.onopen?.();
-  }
-  push(frame) {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
-  serverClose(code, reason = "") {
-    this.readyState = 3;
-    this.onclose?.({ code, reason });
-  }
-  frames() {
-    return this.sent.map((t) => JSON.parse(t));
-  }
-}
+import { FakeSocket } from "./fake-socket.mjs";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 const last = () => FakeSocket.all[FakeSocket.all.length - 1];
