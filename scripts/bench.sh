@@ -7,7 +7,14 @@
 #
 #   BENCH_TIMEOUT_SECS  overall bound (default 1800; the default plan takes about 10 min on 2 cores)
 #   extra arguments     passed to `edge-realtime-bench all` (e.g. --rounds 1 --subs 10,100)
+#
+# `scripts/bench.sh sessions [options]`: the session-vs-room cost (issue 11) instead: the
+# service only, S = 100 subscribers as session sockets (SPEC §9) and as room sockets, at
+# 20 and 100 msg/s, 2 rounds (about 4 min). Writes bench/results/<date>-sessions.json and
+# the sessions table of BENCHMARKS.md. Options: --rounds, --n, --messages, --rates 20,100.
 set -euo pipefail
+MODE=all
+if [ "${1:-}" = sessions ]; then MODE=sessions; shift; fi
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bash "$ROOT/scripts/setup.sh"
 tools_path
@@ -23,10 +30,12 @@ rm -rf "$SNAP" "$STATE"
 mkdir -p "$SNAP" "$STATE"
 wrangler deploy --dry-run --outdir "$SNAP" > "$STATE/bundle.log" 2>&1 || { cat "$STATE/bundle.log"; exit 1; }
 
+if [ "$MODE" = all ]; then
 date_of() { sed -n 's/^compatibility_date = "\(.*\)"/\1/p' "$1"; }
 if [ "$(date_of wrangler.toml)" != "$(date_of bench/baseline/wrangler.toml)" ]; then
   echo "bench/baseline/wrangler.toml must use the compatibility_date of wrangler.toml" >&2
   exit 1
+fi
 fi
 
 log "building the load generator (bench/)"
@@ -34,6 +43,7 @@ cargo build --release --quiet --manifest-path bench/Cargo.toml
 
 mkdir -p bench/results
 OUT="bench/results/$(date -u +%Y-%m-%dT%H%M%SZ).json"
+[ "$MODE" = sessions ] && OUT="${OUT%.json}-sessions.json"
 CPUS="$(nproc)"
 GEN_CPU=0
 SERVER_CPU=1
@@ -41,11 +51,18 @@ SERVER_CPU=1
 log "running (bound ${BOUND}s): generator on CPU $GEN_CPU, workerd on CPU $SERVER_CPU"
 
 # Own process group, so that the bound and Ctrl-C also end the node/workerd it started.
-setsid taskset -c "$GEN_CPU" bench/target/release/edge-realtime-bench all \
-  --root "$ROOT" --service-config "$ROOT/wrangler.toml" --service-script "$SNAP/shim.js" \
-  --baseline-config "$ROOT/bench/baseline/wrangler.toml" \
-  --baseline-script "$ROOT/bench/baseline/worker.js" --state "$STATE" \
-  --server-cpus "$SERVER_CPU" --out "$OUT" --md BENCHMARKS.md "$@" &
+BIN="${CARGO_TARGET_DIR:-bench/target}/release/edge-realtime-bench"
+if [ "$MODE" = sessions ]; then
+  setsid taskset -c "$GEN_CPU" "$BIN" sessions \
+    --root "$ROOT" --service-config "$ROOT/wrangler.toml" --service-script "$SNAP/shim.js" \
+    --state "$STATE" --server-cpus "$SERVER_CPU" --out "$OUT" --md BENCHMARKS.md "$@" &
+else
+  setsid taskset -c "$GEN_CPU" "$BIN" all \
+    --root "$ROOT" --service-config "$ROOT/wrangler.toml" --service-script "$SNAP/shim.js" \
+    --baseline-config "$ROOT/bench/baseline/wrangler.toml" \
+    --baseline-script "$ROOT/bench/baseline/worker.js" --state "$STATE" \
+    --server-cpus "$SERVER_CPU" --out "$OUT" --md BENCHMARKS.md "$@" &
+fi
 PID=$!
 trap 'kill -TERM -- "-$PID" 2>/dev/null || true' INT TERM EXIT
 ( sleep "$BOUND"; echo "bench: ${BOUND}s bound hit, stopping" >&2
@@ -59,7 +76,7 @@ if [ "$RC" != 0 ]; then
   # The generator checkpoints after every target: keep what finished.
   if [ -s "$OUT" ]; then
     echo "bench stopped early ($RC); the table is from the finished part (\"partial\": true in $OUT)" >&2
-    bench/target/release/edge-realtime-bench report --in "$OUT" --md BENCHMARKS.md
+    "$BIN" report --in "$OUT" --md BENCHMARKS.md
   fi
   echo "bench failed ($RC)" >&2
   exit "$RC"

@@ -50,6 +50,12 @@ impl Target {
         format!("ws://{}/ws/chat/{room}/?token={token}", self.addr)
     }
 
+    /// `ws://` URL of `user`'s session socket (SPEC §9: `/ws/chat/` without an id).
+    pub fn session_url(&self, user: &str) -> String {
+        let token = sign_token(&self.jwt_secret, user);
+        format!("ws://{}/ws/chat/?token={token}", self.addr)
+    }
+
     /// An API call with the server key; returns the status and body.
     pub async fn api(
         &self,

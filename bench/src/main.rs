@@ -4,6 +4,9 @@
 //! edge-realtime-bench all --root R --service-config C --service-script S --baseline-config C
 //!     --baseline-script S --state D --out F.json [--md BENCHMARKS.md]
 //! edge-realtime-bench fanout|publish|connect|idle --port P [--root R] [options]
+//!     (fanout: [--mode room|session] [--pids P1,P2] for the server's CPU time)
+//! edge-realtime-bench sessions (--service-config C --service-script S --state D | --port P
+//!     [--pids P1,P2]) [--root R] [--rounds 2] [--n 100] [--messages 200] [--rates 20,100]
 //! edge-realtime-bench report --in F.json --md BENCHMARKS.md
 //! ```
 //! One process and one clock for publisher and subscribers; loopback only; every scenario
@@ -11,11 +14,13 @@
 
 mod common;
 mod conn;
+mod cpu;
 mod fanout;
 mod publish;
 mod report;
 mod run;
 mod server;
+mod sessions;
 mod stats;
 mod ws;
 
@@ -79,6 +84,8 @@ fn plan(a: &Args) -> Result<Plan, String> {
             rate: a.num("rate", 100.0)?,
             parallel: a.num("parallel", 32)?,
             drain: Duration::from_secs(a.num("drain-secs", 30)?),
+            mode: fanout::Mode::parse(&a.str("mode", "room"))?,
+            pids: pids(a),
         },
         publish: publish::Opts {
             concurrency: a.num("publish-c", 8)?,
@@ -92,6 +99,72 @@ fn plan(a: &Args) -> Result<Plan, String> {
         bound: Duration::from_secs(a.num("bound-secs", 180)?),
         server_cpus: (cpus != "none").then_some(cpus),
     })
+}
+
+fn pids(a: &Args) -> Vec<u32> {
+    a.str("pids", "")
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+async fn sessions_cmd(a: &Args) -> Result<Value, String> {
+    let p = plan(a)?;
+    let root = PathBuf::from(a.str("root", "."));
+    let rates: Vec<f64> = a
+        .str("rates", "20,100")
+        .split(',')
+        .map(|s| s.trim().parse().map_err(|_| format!("--rates: {s}")))
+        .collect::<Result<_, _>>()?;
+    let src = match a.0.get("service-config") {
+        Some(_) => sessions::Source::Start {
+            root: root.clone(),
+            config: a.path("service-config")?,
+            script: a.path("service-script")?,
+            state: a.path("state")?,
+            cpus: p.server_cpus.clone(),
+        },
+        None => sessions::Source::Running {
+            root: root.clone(),
+            port: a.num("port", 8787)?,
+            pids: pids(a),
+        },
+    };
+    let sp = sessions::Plan {
+        rounds: a.num("rounds", 2)?,
+        rates: rates.clone(),
+        fanout: fanout::Opts {
+            subs: a.num("n", 100)?,
+            ..p.fanout.clone()
+        },
+        bound: p.bound,
+    };
+    let head = json!({
+        "scenario": "sessions",
+        "started_unix_ms": common::run_id(),
+        "machine": report::machine(),
+        "wasm": report::wasm(&root.join("build/index_bg.wasm")),
+        "plan": {
+            "rounds": sp.rounds, "subs": sp.fanout.subs, "messages": sp.fanout.messages,
+            "rates": rates, "drain_s": sp.fanout.drain.as_secs(), "bound_s": sp.bound.as_secs(),
+            "server_cpus": match &src { sessions::Source::Start { cpus, .. } => json!(cpus), _ => json!("external") },
+        },
+    });
+    let with = |r: &Value| {
+        let mut v = head.clone();
+        v["rounds"] = r["rounds"].clone();
+        v["summary"] = sessions::summary(&v, &rates);
+        v
+    };
+    let out = sessions::run(&src, &sp, |r| {
+        if let Some(path) = a.0.get("out") {
+            let mut v = with(r);
+            v["partial"] = json!(true);
+            let _ = std::fs::write(path, v.to_string());
+        }
+    })
+    .await;
+    Ok(with(&out))
 }
 
 async fn single(cmd: &str, a: &Args) -> Result<Value, String> {
@@ -112,14 +185,7 @@ async fn single(cmd: &str, a: &Args) -> Result<Value, String> {
             }
             "publish" => publish::run(&t, &p.publish).await,
             "connect" => conn::connect(&t, p.connect_n, p.fanout.parallel).await,
-            "idle" => {
-                let pids: Vec<u32> = a
-                    .str("pids", "")
-                    .split(',')
-                    .filter_map(|s| s.parse().ok())
-                    .collect();
-                conn::idle(&t, p.idle_n, p.fanout.parallel, p.idle_for, &pids).await
-            }
+            "idle" => conn::idle(&t, p.idle_n, p.fanout.parallel, p.idle_for, &pids(a)).await,
             _ => Err(format!("unknown subcommand {cmd}")),
         }
     };
@@ -173,7 +239,11 @@ fn write_outputs(a: &Args, v: &Value) -> Result<(), String> {
         None => println!("{text}"),
     }
     if let Some(md) = a.0.get("md") {
-        report::write_markdown(std::path::Path::new(md), v)?;
+        if v["scenario"] == "sessions" {
+            sessions::write_markdown(std::path::Path::new(md), v)?;
+        } else {
+            report::write_markdown(std::path::Path::new(md), v)?;
+        }
     }
     Ok(())
 }
@@ -183,6 +253,7 @@ async fn main_inner(argv: &[String]) -> Result<(), String> {
     let args = Args::parse(argv.get(1..).unwrap_or(&[]))?;
     let v = match cmd {
         "all" => all(&args).await?,
+        "sessions" => sessions_cmd(&args).await?,
         "report" => {
             let path = args.path("in")?;
             let text = std::fs::read_to_string(&path).map_err(|e| format!("{path:?}: {e}"))?;
@@ -190,7 +261,7 @@ async fn main_inner(argv: &[String]) -> Result<(), String> {
         }
         "fanout" | "publish" | "connect" | "idle" => single(cmd, &args).await?,
         _ => return Err(
-            "usage: edge-realtime-bench all|fanout|publish|connect|idle|report [--option value]..."
+            "usage: edge-realtime-bench all|sessions|fanout|publish|connect|idle|report [--option value]..."
                 .into(),
         ),
     };

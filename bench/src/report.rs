@@ -81,7 +81,7 @@ pub fn wasm(path: &Path) -> Value {
     json!({ "path": path.display().to_string(), "raw_bytes": raw, "gzip_bytes": gz })
 }
 
-fn median(mut xs: Vec<f64>) -> Option<f64> {
+pub fn median(mut xs: Vec<f64>) -> Option<f64> {
     if xs.is_empty() {
         return None;
     }
@@ -178,7 +178,7 @@ fn target(v: &Value, rows: &[Value], scenario: &str) -> Value {
         "rule": "deliveries/s >= 0.8 x baseline and p99 <= 1.5 x baseline with zero lost" })
 }
 
-fn fmt(x: &Value) -> String {
+pub fn fmt(x: &Value) -> String {
     match x.as_f64() {
         None => "–".into(),
         Some(f) if f.abs() >= 100.0 => format!("{f:.0}"),
@@ -242,12 +242,18 @@ fn generated(v: &Value) -> String {
 
 /// Replaces the generated block of `path` (appending one if the marks are missing).
 pub fn write_markdown(path: &Path, v: &Value) -> Result<(), String> {
+    write_block(path, BEGIN, END, &generated(v))
+}
+
+/// Replaces the text from `begin` to `end` in `path` with `block` (which starts with `begin`
+/// and ends with `end`), or appends `block` if the marks are missing.
+pub fn write_block(path: &Path, begin: &str, end: &str, block: &str) -> Result<(), String> {
     let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
-    let new = match (old.find(BEGIN), old.find(END)) {
+    let new = match (old.find(begin), old.find(end)) {
         (Some(a), Some(b)) if a < b => {
-            format!("{}{}{}", &old[..a], generated(v), &old[b + END.len()..])
+            format!("{}{}{}", &old[..a], block, &old[b + end.len()..])
         }
-        _ => format!("{}\n{}\n", old.trim_end(), generated(v)),
+        _ => format!("{}\n\n{}\n", old.trim_end(), block),
     };
     std::fs::write(path, new).map_err(|e| format!("{path:?}: {e}"))
 }

@@ -42,7 +42,7 @@ pub struct Paths {
 pub const LIGHT_SUBS: usize = 500;
 
 /// The publisher's rate limit is lifted so that it can send at the offered rate.
-const SERVICE_VARS: &[(&str, &str)] = &[("RATE_PER_SEC", "100000"), ("RATE_BURST", "100000")];
+pub const SERVICE_VARS: &[(&str, &str)] = &[("RATE_PER_SEC", "100000"), ("RATE_BURST", "100000")];
 
 /// Runs every round, A (service) then B (baseline), and returns `{rounds: [...]}`;
 /// `checkpoint` gets the rounds so far after each target (so a bound hit keeps them).
@@ -139,10 +139,18 @@ pub async fn bounded<F>(plan: &Plan, name: &str, f: F) -> Value
 where
     F: Future<Output = Result<Value, String>>,
 {
+    bounded_for(plan.bound, name, f).await
+}
+
+/// [`bounded`] with an explicit bound.
+pub async fn bounded_for<F>(bound: Duration, name: &str, f: F) -> Value
+where
+    F: Future<Output = Result<Value, String>>,
+{
     eprintln!("   {name} ...");
-    match tokio::time::timeout(plan.bound, f).await {
+    match tokio::time::timeout(bound, f).await {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => json!({ "error": e }),
-        Err(_) => json!({ "error": format!("hit the {:?} time bound", plan.bound) }),
+        Err(_) => json!({ "error": format!("hit the {bound:?} time bound") }),
     }
 }

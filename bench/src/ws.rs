@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{watch, Semaphore};
 use tokio_tungstenite::tungstenite::Message;
@@ -20,21 +20,42 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Connects (Nagle off) and waits for `connection.established`.
 pub async fn open(url: &str) -> Result<Ws, String> {
+    open_joined(url, None).await
+}
+
+/// [`open`], then (a session socket, SPEC §9) `join_conversation` for `join` and a wait for
+/// its `joined` (an `error` instead fails the open).
+pub async fn open_joined(url: &str, join: Option<&str>) -> Result<Ws, String> {
     let call = async {
         let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
             .await
             .map_err(|e| format!("connect: {e}"))?;
         loop {
             match ws.next().await {
-                Some(Ok(Message::Text(t))) if t.contains("connection.established") => {
-                    return Ok(ws)
-                }
+                Some(Ok(Message::Text(t))) if t.contains("connection.established") => break,
                 Some(Ok(Message::Close(f))) => {
                     return Err(format!("closed before established: {f:?}"))
                 }
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(format!("read: {e}")),
                 None => return Err("eof before established".into()),
+            }
+        }
+        let Some(conv) = join else { return Ok(ws) };
+        let frame = serde_json::json!({"type": "join_conversation", "conversation_id": conv});
+        ws.send(Message::text(frame.to_string()))
+            .await
+            .map_err(|e| format!("send join: {e}"))?;
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) if t.contains(r#""type":"joined""#) => return Ok(ws),
+                Some(Ok(Message::Text(t))) if t.contains(r#""type":"error""#) => {
+                    return Err(format!("join refused: {t}"))
+                }
+                Some(Ok(Message::Close(f))) => return Err(format!("closed before joined: {f:?}")),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(format!("read: {e}")),
+                None => return Err("eof before joined".into()),
             }
         }
     };
@@ -45,15 +66,26 @@ pub async fn open(url: &str) -> Result<Ws, String> {
 
 /// Opens one socket per URL, `parallel` at a time; each result keeps its own latency.
 pub async fn open_many(urls: Vec<String>, parallel: usize) -> Vec<Result<(Ws, u64), String>> {
+    open_many_joined(urls, parallel, None).await
+}
+
+/// [`open_many`] with [`open_joined`]: session sockets that join conversation `join`.
+pub async fn open_many_joined(
+    urls: Vec<String>,
+    parallel: usize,
+    join: Option<String>,
+) -> Vec<Result<(Ws, u64), String>> {
     let gate = Arc::new(Semaphore::new(parallel.max(1)));
     let tasks: Vec<_> = urls
         .into_iter()
         .map(|url| {
-            let gate = gate.clone();
+            let (gate, join) = (gate.clone(), join.clone());
             tokio::spawn(async move {
                 let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
                 let start = now_ns();
-                open(&url).await.map(|ws| (ws, now_ns() - start))
+                open_joined(&url, join.as_deref())
+                    .await
+                    .map(|ws| (ws, now_ns() - start))
             })
         })
         .collect();
@@ -73,12 +105,49 @@ pub struct Seen {
     pub errors: u64,
     pub last_ns: u64,
     pub failure: Option<String>,
+    /// Benchmark messages whose `seq` was not above the last one this socket got (arrived
+    /// out of seq order; duplicates are counted apart).
+    pub out_of_order: u64,
+    /// Benchmark messages whose frame lacked a `seq` or named another conversation.
+    pub malformed: u64,
+    /// `seq` of message `n` as this socket saw it (0 = not seen), to cross-check sockets.
+    pub seqs: Vec<u64>,
+}
+
+/// What a subscriber checks on each benchmark frame.
+#[derive(Clone, Default)]
+pub struct Expect {
+    pub messages: usize,
+    /// Session frames must start with `{"conversation_id":"<room>"` (SPEC §9 tagging).
+    pub conversation: Option<String>,
 }
 
 /// Reads until `expect` distinct benchmark messages arrived or `stop` flips; returns the
 /// socket too, so that it closes only when the caller drops it.
-pub async fn subscribe(mut ws: Ws, expect: usize, mut stop: watch::Receiver<bool>) -> (Seen, Ws) {
-    let mut seen = Seen::default();
+pub async fn subscribe(ws: Ws, expect: usize, stop: watch::Receiver<bool>) -> (Seen, Ws) {
+    let e = Expect {
+        messages: expect,
+        conversation: None,
+    };
+    subscribe_checked(ws, e, stop).await
+}
+
+/// [`subscribe`] with the checks of `e` (seq order, conversation tag).
+pub async fn subscribe_checked(
+    mut ws: Ws,
+    e: Expect,
+    mut stop: watch::Receiver<bool>,
+) -> (Seen, Ws) {
+    let expect = e.messages;
+    let prefix = e
+        .conversation
+        .as_ref()
+        .map(|c| format!(r#"{{"conversation_id":"{c}","#));
+    let mut seen = Seen {
+        seqs: vec![0; expect],
+        ..Seen::default()
+    };
+    let mut last_seq = 0u64;
     let mut got = vec![false; expect];
     while (seen.unique as usize) < expect {
         let frame = tokio::select! {
@@ -86,7 +155,23 @@ pub async fn subscribe(mut ws: Ws, expect: usize, mut stop: watch::Receiver<bool
             _ = stop.changed() => break,
         };
         match frame {
-            Some(Ok(Message::Text(t))) => on_text(&t, &mut seen, &mut got),
+            Some(Ok(Message::Text(t))) => {
+                if on_text(&t, &mut seen, &mut got) {
+                    let tagged = prefix.as_ref().is_none_or(|p| t.starts_with(p.as_str()));
+                    match bench_seq(&t) {
+                        Some(seq) if tagged => {
+                            if seq <= last_seq {
+                                seen.out_of_order += 1;
+                            }
+                            last_seq = last_seq.max(seq);
+                            if let Some((n, _)) = bench_message(&t) {
+                                seen.seqs[n] = seq;
+                            }
+                        }
+                        _ => seen.malformed += 1,
+                    }
+                }
+            }
             Some(Ok(Message::Close(f))) => {
                 seen.failure = Some(format!("closed: {f:?}"));
                 break;
@@ -105,22 +190,38 @@ pub async fn subscribe(mut ws: Ws, expect: usize, mut stop: watch::Receiver<bool
     (seen, ws)
 }
 
-fn on_text(text: &str, seen: &mut Seen, got: &mut [bool]) {
+/// Counts one frame; true when it was a first receipt of a benchmark message.
+fn on_text(text: &str, seen: &mut Seen, got: &mut [bool]) -> bool {
     let now = now_ns();
     match bench_message(text) {
         Some((n, sent)) if n < got.len() => {
             if got[n] {
                 seen.dups += 1;
+                false
             } else {
                 got[n] = true;
                 seen.unique += 1;
                 seen.lat.record_ns(now.saturating_sub(sent));
                 seen.last_ns = seen.last_ns.max(now);
+                true
             }
         }
-        _ if text.contains(r#""type":"error""#) => seen.errors += 1,
-        _ => {}
+        _ if text.contains(r#""type":"error""#) => {
+            seen.errors += 1;
+            false
+        }
+        _ => false,
     }
+}
+
+/// The first `"seq":N` of a frame (the top-level one; `message.seq` is the same number).
+pub fn bench_seq(text: &str) -> Option<u64> {
+    const KEY: &str = r#""seq":"#;
+    let rest = &text[text.find(KEY)? + KEY.len()..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
 }
 
 /// `(n, sent_ns)` from a `chat_message` whose content is `b:<n>:<sent_ns>`. A substring scan,
