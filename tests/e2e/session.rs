@@ -32,10 +32,16 @@ pub fn trials() -> Vec<Trial> {
         ],
     }
     .into_iter()
-    .chain([crate::conversation_limits::tuned(
-        "session::a_dropped_handoff_is_repaired_without_gap_or_duplicate",
-        dropped_handoff_is_repaired,
-    )])
+    .chain([
+        crate::conversation_limits::tuned(
+            "session::a_dropped_handoff_is_repaired_without_gap_or_duplicate",
+            dropped_handoff_is_repaired,
+        ),
+        crate::conversation_limits::tuned(
+            "session::a_join_beyond_the_resume_window_gets_resync_required",
+            join_beyond_the_window_resyncs,
+        ),
+    ])
     .collect()
 }
 
@@ -564,5 +570,28 @@ fn frames_sent_back_to_back_are_answered_in_order(s: &Server) -> TestResult {
     post(s, &probe, &bob, "probe");
     let next = sess.recv_type("chat_message")?;
     assert_eq!(next["conversation_id"], probe.as_str(), "{next}");
+    Ok(())
+}
+
+/// On the tuned server (`RESUME_LIMIT` 3), a join whose `since` is 5 events behind gets
+/// `joined`, then `resync_required` for that conversation and no replay; live events follow.
+fn join_beyond_the_window_resyncs(s: &Server) -> TestResult {
+    let (ann, bob) = users2();
+    let room = room_with(s, &[&ann, &bob]);
+    for i in 1..=5 {
+        post(s, &room, &bob, &format!("m{i}"));
+    }
+    let (mut sess, _) = session(s, &ann)?;
+    assert_eq!(join_on(&mut sess, &room, Some(0))?["last_seq"], 5);
+    let resync = sess.recv()?;
+    assert_eq!(
+        resync,
+        json!({"conversation_id": room, "type": "resync_required", "last_seq": 5})
+    );
+    post(s, &room, &bob, "live");
+    assert_eq!(
+        messages(&mut sess, 1)?,
+        vec![(room.clone(), 6, "live".into())]
+    );
     Ok(())
 }
