@@ -133,6 +133,16 @@ pub async fn post<T: serde::Serialize>(
     body: &T,
 ) -> Result<Response> {
     let body = serde_json::to_string(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    post_text(env, stream, path, body).await
+}
+
+/// [`post`] with the JSON already written (a hand-off serializes one body for many).
+pub async fn post_text(
+    env: &Env,
+    stream: &StreamKey,
+    path: &str,
+    body: String,
+) -> Result<Response> {
     let cmd = Command {
         method: Method::Post,
         path: path.to_string(),

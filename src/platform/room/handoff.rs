@@ -23,9 +23,9 @@ use crate::platform::runtime::now_ms;
 
 /// Frames per hand-off at most.
 const BATCH: usize = 200;
-/// Rounds one caller drives before it leaves the rest to the retry timer, so that no
-/// request waits on the hand-off for long under a steady stream of commits.
-const ROUNDS: usize = 4;
+/// Rounds one caller drives before it leaves the rest to the alarm, so that no request
+/// waits on the hand-off for ever under a steady stream of commits.
+const ROUNDS: usize = 16;
 /// How soon a failed hand-off is retried.
 const RETRY_MS: i64 = 1_000;
 
@@ -68,12 +68,13 @@ impl ConversationRoom {
         }
         self.relay.running.set(false);
         if left || self.relay.failed.get() {
-            self.retry_soon().await;
+            // What is left goes out from the alarm at once; a failure waits a little.
+            self.retry_soon(if left { 0 } else { RETRY_MS }).await;
         }
     }
 
-    async fn retry_soon(&self) {
-        let at = now_ms() + RETRY_MS;
+    async fn retry_soon(&self, after_ms: i64) {
+        let at = now_ms() + after_ms;
         let state = &self.core.state;
         if let Err(e) = self.core.timers.schedule(state, Timer::Sessions, at).await {
             console_error!("hand-off retry not scheduled: {e}");
@@ -105,21 +106,38 @@ impl ConversationRoom {
                 (s.except_user.as_deref(), event)
             })
             .collect();
-        let sends = subs.iter().filter_map(|row| {
-            let events: Vec<Event> = tagged
-                .iter()
-                .filter(|(except, _)| *except != Some(row.user_id.as_str()))
-                .map(|(_, e)| e.clone())
-                .collect();
-            if events.is_empty() && !poke {
-                return None;
-            }
-            let delivery = Delivery {
+        // One body for every subscriber that gets every frame (typing is the exception: not
+        // to the typer), written once instead of once per subscriber.
+        let body = |events: Vec<Event>| {
+            let d = Delivery {
                 conversation_id: conv.clone(),
                 last_seq,
                 events,
             };
-            Some(async move { (row, self.deliver_to(&row.user_id, &delivery).await) })
+            serde_json::to_string(&d).unwrap_or_default()
+        };
+        let all: Vec<Event> = tagged.iter().map(|(_, e)| e.clone()).collect();
+        let shared = body(all);
+        let sends = subs.iter().filter_map(|row| {
+            let excluded = tagged
+                .iter()
+                .any(|(except, _)| *except == Some(row.user_id.as_str()));
+            let text = match excluded {
+                false if tagged.is_empty() && !poke => return None,
+                false => shared.clone(),
+                true => {
+                    let mine: Vec<Event> = tagged
+                        .iter()
+                        .filter(|(except, _)| *except != Some(row.user_id.as_str()))
+                        .map(|(_, e)| e.clone())
+                        .collect();
+                    if mine.is_empty() && !poke {
+                        return None;
+                    }
+                    body(mine)
+                }
+            };
+            Some(async move { (row, self.deliver_to(&row.user_id, text).await) })
         });
         for (row, result) in join_all(sends).await {
             match result {
@@ -134,10 +152,10 @@ impl ConversationRoom {
     }
 
     /// Sends one delivery to `user`'s inbox; returns the devices it says still follow.
-    async fn deliver_to(&self, user: &str, delivery: &Delivery) -> worker::Result<Option<u32>> {
+    async fn deliver_to(&self, user: &str, body: String) -> worker::Result<Option<u32>> {
         let id = Id::parse(user).map_err(|e| worker::Error::RustError(e.to_string()))?;
         let stream = StreamKey::User(id);
-        let mut resp = internal::post(&self.core.env, &stream, DELIVER_PATH, delivery).await?;
+        let mut resp = internal::post_text(&self.core.env, &stream, DELIVER_PATH, body).await?;
         if resp.status_code() != 200 {
             let status = resp.status_code();
             return Err(worker::Error::RustError(format!("inbox answered {status}")));
