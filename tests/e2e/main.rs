@@ -36,6 +36,7 @@ mod reads;
 mod recovery;
 mod revocation;
 mod session;
+mod session_sync;
 mod socket;
 mod storage;
 mod storage_untouched;
@@ -60,6 +61,7 @@ fn main() {
     trials.extend(inbox::trials());
     trials.extend(inbox_sync::trials());
     trials.extend(session::trials());
+    trials.extend(session_sync::trials());
     trials.extend(jwks::trials());
     trials.extend(org::trials());
     trials.extend(org_presence::trials());

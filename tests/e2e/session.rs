@@ -19,30 +19,15 @@ pub fn trials() -> Vec<Trial> {
             joining_a_foreign_conversation_is_forbidden_and_the_socket_stays,
             frame_for_a_conversation_not_joined_is_invalid,
             leave_stops_delivery,
-            frames_sent_back_to_back_are_answered_in_order,
             removal_sends_left_removed_and_nothing_more,
-            resume_per_conversation_replays_what_a_room_socket_would,
             notifications_arrive_on_the_session,
             the_join_limit_is_enforced,
             session_is_a_device_in_presence,
             quick_reconnect_of_a_session_emits_nothing,
             typing_crosses_both_ways_but_not_to_the_typer,
             slash_ws_is_a_session_and_ws_id_is_the_dm,
-            hibernation_of_both_objects_loses_nothing,
         ],
     }
-    .into_iter()
-    .chain([
-        crate::conversation_limits::tuned(
-            "session::a_dropped_handoff_is_repaired_without_gap_or_duplicate",
-            dropped_handoff_is_repaired,
-        ),
-        crate::conversation_limits::tuned(
-            "session::a_join_beyond_the_resume_window_gets_resync_required",
-            join_beyond_the_window_resyncs,
-        ),
-    ])
-    .collect()
 }
 
 /// Opens `/ws/chat/` (the session) as `user`; returns it after `connection.established`.
@@ -50,7 +35,7 @@ pub fn session(s: &Server, user: &str) -> Result<(Ws, Value), String> {
     session_at(s, "/ws/chat/", user)
 }
 
-fn session_at(s: &Server, path: &str, user: &str) -> Result<(Ws, Value), String> {
+pub fn session_at(s: &Server, path: &str, user: &str) -> Result<(Ws, Value), String> {
     let mut ws = Ws::connect(&s.ws_url(&with_token(path, &token(user))))?;
     let hello = ws.recv_type("connection.established")?;
     Ok((ws, hello))
@@ -69,7 +54,7 @@ pub fn join_on(ws: &mut Ws, conv: &str, since: Option<u64>) -> Result<Value, Str
 }
 
 /// Sends a message on the session for `conv` and returns its ack.
-fn say_on(ws: &mut Ws, conv: &str, text: &str) -> Result<Value, String> {
+pub fn say_on(ws: &mut Ws, conv: &str, text: &str) -> Result<Value, String> {
     ws.send_json(&json!({"type": "chat_message", "conversation_id": conv,
         "content": text, "request_id": "say"}))?;
     ws.recv_until("ack")
@@ -85,7 +70,7 @@ pub fn post(s: &Server, conv: &str, sender: &str, text: &str) -> Value {
 }
 
 /// The frame without `conversation_id` (a session frame against a room socket's).
-fn untagged(mut v: Value) -> Value {
+pub fn untagged(mut v: Value) -> Value {
     v.as_object_mut().map(|m| m.remove("conversation_id"));
     v
 }
@@ -277,64 +262,6 @@ fn removal_sends_left_removed_and_nothing_more(s: &Server) -> TestResult {
     Ok(())
 }
 
-fn resume_per_conversation_replays_what_a_room_socket_would(s: &Server) -> TestResult {
-    let (ann, bob) = users2();
-    let (a, b) = (room_with(s, &[&ann, &bob]), room_with(s, &[&ann, &bob]));
-    let (mut sess, _) = session(s, &ann)?;
-    join_on(&mut sess, &a, None)?;
-    join_on(&mut sess, &b, None)?;
-    post(s, &a, &bob, "a1");
-    post(s, &b, &bob, "b1");
-    let (mut seen_a, mut seen_b) = (0, 0);
-    while seen_a + seen_b < 2 {
-        let f = sess.recv_type("chat_message")?;
-        match f["conversation_id"].as_str() {
-            Some(c) if c == a => seen_a = f["seq"].as_u64().unwrap_or(0),
-            _ => seen_b = f["seq"].as_u64().unwrap_or(0),
-        }
-    }
-    sess.close();
-    for i in 2..5 {
-        post(s, &a, &bob, &format!("a{i}"));
-    }
-    post(s, &b, &bob, "b2");
-    // Reconnect: rejoin each with its own since; compare with a plain room socket's replay.
-    let (mut sess, _) = session(s, &ann)?;
-    let joined = join_on(&mut sess, &a, Some(seen_a))?;
-    assert_eq!(joined["last_seq"], 4);
-    let mut replay_a = Vec::new();
-    loop {
-        let f = sess.recv()?;
-        let done = f["type"] == "resumed";
-        assert_eq!(f["conversation_id"], a.as_str(), "{f}");
-        replay_a.push(untagged(f));
-        if done {
-            break;
-        }
-    }
-    let plain_url = with_token(&format!("/ws/chat/{a}/?since={seen_a}"), &token(&ann));
-    let mut plain = Ws::connect(&s.ws_url(&plain_url))?;
-    plain.recv_type("connection.established")?;
-    let mut replay_plain = Vec::new();
-    for _ in 0..replay_a.len() {
-        replay_plain.push(plain.recv()?);
-    }
-    assert_eq!(replay_a, replay_plain, "the same replay, frame for frame");
-    assert_eq!(replay_a.len(), 4, "a2..a4 then resumed");
-    join_on(&mut sess, &b, Some(seen_b))?;
-    let b2 = sess.recv_type("chat_message")?;
-    assert_eq!(
-        (&b2["seq"], &b2["message"]["content"]),
-        (&json!(2), &json!("b2"))
-    );
-    let resumed = sess.recv_type("resumed")?;
-    assert_eq!(
-        (&resumed["conversation_id"], &resumed["last_seq"]),
-        (&json!(b), &json!(2))
-    );
-    Ok(())
-}
-
 fn notifications_arrive_on_the_session(s: &Server) -> TestResult {
     let ann = unique("ann");
     let (mut sess, _) = session(s, &ann)?;
@@ -459,139 +386,6 @@ fn slash_ws_is_a_session_and_ws_id_is_the_dm(s: &Server) -> TestResult {
     assert_eq!(
         (&got["conversation_id"], &got["message"]["content"]),
         (&json!(dm), &json!("over the alias"))
-    );
-    Ok(())
-}
-
-/// Chat messages on `ws` until `n` arrived: (conversation, seq, content) in arrival order.
-fn messages(ws: &mut Ws, n: usize) -> Result<Vec<(String, u64, String)>, String> {
-    let mut got = Vec::new();
-    while got.len() < n {
-        let f = ws.recv()?;
-        if f["type"] == "chat_message" {
-            let text = f["message"]["content"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let conv = f["conversation_id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            got.push((conv, f["seq"].as_u64().unwrap_or(0), text));
-        }
-    }
-    Ok(got)
-}
-
-/// On the tuned server every room's hand-off of seq 2 is dropped: the session notices the
-/// gap at seq 3 and pulls 2 from the room before it delivers 3. Then a probe message shows
-/// nothing arrived twice.
-fn dropped_handoff_is_repaired(s: &Server) -> TestResult {
-    let (ann, bob) = users2();
-    let room = room_with(s, &[&ann, &bob]);
-    let (mut sess, _) = session(s, &ann)?;
-    join_on(&mut sess, &room, None)?;
-    for i in 1..=4 {
-        post(s, &room, &bob, &format!("m{i}"));
-    }
-    let got = messages(&mut sess, 4)?;
-    let want: Vec<(String, u64, String)> = (1..=4)
-        .map(|i| (room.clone(), i, format!("m{i}")))
-        .collect();
-    assert_eq!(got, want);
-    post(s, &room, &bob, "probe");
-    assert_eq!(
-        messages(&mut sess, 1)?,
-        vec![(room.clone(), 5, "probe".into())]
-    );
-    Ok(())
-}
-
-/// The room and the inbox both hibernate (their `x-rt-instance` changes) while a session
-/// has the conversation joined; afterwards the session still gets every event in order,
-/// and a message sent on it is acked with the next seq.
-fn hibernation_of_both_objects_loses_nothing(s: &Server) -> TestResult {
-    let (ann, bob) = users2();
-    let room = room_with(s, &[&ann, &bob]);
-    let (mut sess, _) = session(s, &ann)?;
-    join_on(&mut sess, &room, None)?;
-    post(s, &room, &bob, "before");
-    assert_eq!(
-        messages(&mut sess, 1)?,
-        vec![(room.clone(), 1, "before".into())]
-    );
-    s.wait_evicted(&format!("/api/conversations/{room}/presence"))?;
-    s.wait_evicted(&format!("/api/users/{ann}/notifications"))?;
-    post(s, &room, &bob, "after 1");
-    post(s, &room, &bob, "after 2");
-    let got = messages(&mut sess, 2)?;
-    assert_eq!(
-        got,
-        vec![
-            (room.clone(), 2, "after 1".into()),
-            (room.clone(), 3, "after 2".into())
-        ]
-    );
-    let ack = say_on(&mut sess, &room, "from the woken session")?;
-    assert_eq!(ack["seq"], 4);
-    Ok(())
-}
-
-/// A join, a message and a leave sent without waiting: answered in the order sent (the
-/// message is acked after `joined`, `left` comes last), and nothing of the conversation
-/// follows the `left`.
-fn frames_sent_back_to_back_are_answered_in_order(s: &Server) -> TestResult {
-    let (ann, bob) = users2();
-    let (room, probe) = (room_with(s, &[&ann, &bob]), room_with(s, &[&ann, &bob]));
-    let (mut sess, _) = session(s, &ann)?;
-    join_on(&mut sess, &probe, None)?;
-    for frame in [
-        json!({"type": "join_conversation", "conversation_id": room}),
-        json!({"type": "chat_message", "conversation_id": room, "content": "quick", "request_id": "q"}),
-        json!({"type": "leave_conversation", "conversation_id": room}),
-    ] {
-        sess.send_json(&frame)?;
-    }
-    let mut kinds = Vec::new();
-    while kinds.last().map(String::as_str) != Some("left") {
-        let f = sess.recv()?;
-        if f["conversation_id"] == room.as_str() {
-            kinds.push(f["type"].as_str().unwrap_or_default().to_string());
-        }
-    }
-    let acked = kinds.iter().position(|k| k == "ack");
-    assert_eq!(
-        kinds.first().map(String::as_str),
-        Some("joined"),
-        "{kinds:?}"
-    );
-    assert!(acked.is_some(), "{kinds:?}");
-    post(s, &room, &bob, "after the leave");
-    post(s, &probe, &bob, "probe");
-    let next = sess.recv_type("chat_message")?;
-    assert_eq!(next["conversation_id"], probe.as_str(), "{next}");
-    Ok(())
-}
-
-/// On the tuned server (`RESUME_LIMIT` 3), a join whose `since` is 5 events behind gets
-/// `joined`, then `resync_required` for that conversation and no replay; live events follow.
-fn join_beyond_the_window_resyncs(s: &Server) -> TestResult {
-    let (ann, bob) = users2();
-    let room = room_with(s, &[&ann, &bob]);
-    for i in 1..=5 {
-        post(s, &room, &bob, &format!("m{i}"));
-    }
-    let (mut sess, _) = session(s, &ann)?;
-    assert_eq!(join_on(&mut sess, &room, Some(0))?["last_seq"], 5);
-    let resync = sess.recv()?;
-    assert_eq!(
-        resync,
-        json!({"conversation_id": room, "type": "resync_required", "last_seq": 5})
-    );
-    post(s, &room, &bob, "live");
-    assert_eq!(
-        messages(&mut sess, 1)?,
-        vec![(room.clone(), 6, "live".into())]
     );
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! Whose inbox this is comes from the Worker's request or from SQLite, never only from
 //! memory, since a hibernated object is rebuilt from storage and sockets.
 
+mod delivery;
 mod history;
 mod joins;
 mod ledger;
