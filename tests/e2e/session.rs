@@ -24,6 +24,7 @@ pub fn trials() -> Vec<Trial> {
             the_join_limit_is_enforced,
             session_is_a_device_in_presence,
             quick_reconnect_of_a_session_emits_nothing,
+            a_closed_session_leaves_presence_after_the_grace,
             typing_crosses_both_ways_but_not_to_the_typer,
             slash_ws_is_a_session_and_ws_id_is_the_dm,
         ],
@@ -387,5 +388,37 @@ fn slash_ws_is_a_session_and_ws_id_is_the_dm(s: &Server) -> TestResult {
         (&got["conversation_id"], &got["message"]["content"]),
         (&json!(dm), &json!("over the alias"))
     );
+    Ok(())
+}
+
+/// When the session's socket closes, the room ends its subscription: after the grace window
+/// the next frame a room socket gets is the user's `user_status` offline, and the presence
+/// API no longer lists them.
+fn a_closed_session_leaves_presence_after_the_grace(s: &Server) -> TestResult {
+    let (ann, bob) = users2();
+    let room = room_with(s, &[&ann, &bob]);
+    let (mut plain, _) = join(s, &room, &bob)?;
+    let (mut sess, _) = session(s, &ann)?;
+    join_on(&mut sess, &room, None)?;
+    assert_eq!(plain.recv_type("user_status")?["status"], "online");
+    sess.close();
+    let offline = plain.recv()?;
+    assert_eq!(
+        (&offline["type"], &offline["user_id"], &offline["status"]),
+        (&json!("user_status"), &json!(ann), &json!("offline")),
+        "{offline}"
+    );
+    let (status, body) = s.get(
+        &format!("/api/conversations/{room}/presence"),
+        Some(&crate::common::api_key()),
+    );
+    assert_eq!(status, 200);
+    let users: Vec<&str> = body["users"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u["user_id"].as_str())
+        .collect();
+    assert_eq!(users, vec![bob.as_str()], "{body}");
     Ok(())
 }
