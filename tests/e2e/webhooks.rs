@@ -4,13 +4,16 @@
 //! with the Worker's code); a page reload within the grace sends no offline/online pair; a
 //! 500 is retried with the same `webhook-id`, in order; an event the backend refuses for the
 //! whole (test-shortened) window is listed as failed and the retry endpoint delivers it; and
-//! chat frames keep flowing while the backend holds a request open.
+//! chat frames keep flowing while the backend holds a request open. Signatures are also
+//! checked with the reference `standardwebhooks` Python package when `python/.venv` has it.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::receiver::{hooked, verify, Delivery, Step, GRACE_MS, MAX_AGE_MS, SECRET};
+use crate::common::receiver::{
+    hooked, verify, verify_with_reference, Delivery, Step, GRACE_MS, MAX_AGE_MS, SECRET,
+};
 use crate::common::{api_key, token, trial, unique, with_token, Server, TestResult, Ws};
 use crate::conversation::{join, room_with, say};
 use libtest_mimic::Trial;
@@ -132,6 +135,13 @@ fn every_event(_: &Server) -> TestResult {
     let got_ann = r.wait(&ann, WAIT, |d| has(d, "user.offline"))?;
     check_all(&got)?;
     check_all(&got_ann)?;
+    // The reference implementation agrees on one of each kind (when the Python venv is there).
+    for d in got.iter().chain(&got_ann) {
+        if !verify_with_reference(SECRET, d)? {
+            eprintln!("webhooks: python/.venv has no standardwebhooks; reference check skipped");
+            break;
+        }
+    }
     Ok(())
 }
 

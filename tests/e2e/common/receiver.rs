@@ -253,3 +253,41 @@ pub fn verify(secret: &str, d: &Delivery) -> Result<(), String> {
         Err(format!("bad signature {:?} on {}", d.signature, d.body))
     }
 }
+
+/// Checks `d` with the reference `standardwebhooks` Python package, when the Python test
+/// venv (`python/run-tests.sh` makes it) has it: `Ok(false)` when it is not there.
+pub fn verify_with_reference(secret: &str, d: &Delivery) -> Result<bool, String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join("python/.venv/bin/python");
+    if !python.exists() {
+        return Ok(false);
+    }
+    let script = "import sys\n\
+        try:\n    from standardwebhooks.webhooks import Webhook\n\
+        except ImportError:\n    sys.exit(3)\n\
+        secret, wid, ts, sig = sys.argv[1:5]\n\
+        body = sys.stdin.read()\n\
+        Webhook(secret).verify(body, {'webhook-id': wid, 'webhook-timestamp': ts, 'webhook-signature': sig})\n";
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script, secret, &d.id, &d.timestamp, &d.signature])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(d.body.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    match out.status.code() {
+        Some(0) => Ok(true),
+        Some(3) => Ok(false),
+        _ => Err(format!(
+            "standardwebhooks refused {}: {}",
+            d.body,
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
