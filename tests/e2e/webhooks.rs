@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::common::receiver::{
-    hooked, verify, verify_with_reference, Delivery, Step, GRACE_MS, MAX_AGE_MS, SECRET,
+    hooked, verify, verify_with_reference, Delivery, Receiver, Step, GRACE_MS, MAX_AGE_MS, SECRET,
 };
 use crate::common::{api_key, token, trial, unique, with_token, Server, TestResult, Ws};
 use crate::conversation::{join, room_with, say};
@@ -97,33 +97,7 @@ fn every_event(_: &Server) -> TestResult {
     let online_event = &of_kind(&got, "user.online")[0].json();
     assert_eq!(online_event["data"], json!({"user_id": ann}));
 
-    let got = r.wait(&bob, WAIT, |d| {
-        has(d, "notification.read") && of_kind(d, "notification.created").len() == 2
-    })?;
-    let created = of_kind(&got, "notification.created");
-    assert_eq!(
-        created[0].json()["data"]["notification"]["id"],
-        unseen.as_str()
-    );
-    assert_eq!(created[0].json()["data"]["live_devices"], 0);
-    assert_eq!(
-        created[1].json()["data"]["notification"]["id"],
-        seen_live.as_str()
-    );
-    assert_eq!(created[1].json()["data"]["live_devices"], 1);
-    let undelivered = of_kind(&got, "notification.undelivered");
-    assert_eq!(
-        undelivered.len(),
-        1,
-        "only the one published with no live device"
-    );
-    assert_eq!(
-        undelivered[0].json()["data"]["notification"]["id"],
-        unseen.as_str()
-    );
-    let read = &of_kind(&got, "notification.read")[0].json()["data"];
-    assert_eq!(read["notification_ids"], json!([unseen]));
-    check_all(&got)?;
+    notification_events(r, &bob, &unseen, &seen_live)?;
 
     online.close();
     chat.close();
@@ -145,7 +119,30 @@ fn every_event(_: &Server) -> TestResult {
     Ok(())
 }
 
-fn kinds_of(r: &crate::common::receiver::Receiver, needle: &str) -> Vec<String> {
+/// `notification.created` for both (with `live_devices`), `notification.undelivered` only for
+/// the one published while nothing was live, `notification.read` with the id marked.
+fn notification_events(r: &Receiver, bob: &str, unseen: &str, seen_live: &str) -> TestResult {
+    let got = r.wait(bob, WAIT, |d| {
+        has(d, "notification.read") && of_kind(d, "notification.created").len() == 2
+    })?;
+    let created = of_kind(&got, "notification.created");
+    assert_eq!(created[0].json()["data"]["notification"]["id"], unseen);
+    assert_eq!(created[0].json()["data"]["live_devices"], 0);
+    assert_eq!(created[1].json()["data"]["notification"]["id"], seen_live);
+    assert_eq!(created[1].json()["data"]["live_devices"], 1);
+    let undelivered = of_kind(&got, "notification.undelivered");
+    assert_eq!(
+        undelivered.len(),
+        1,
+        "only the one published with no live device"
+    );
+    assert_eq!(undelivered[0].json()["data"]["notification"]["id"], unseen);
+    let read = &of_kind(&got, "notification.read")[0].json()["data"];
+    assert_eq!(read["notification_ids"], json!([unseen]));
+    check_all(&got)
+}
+
+fn kinds_of(r: &Receiver, needle: &str) -> Vec<String> {
     r.seen(needle).iter().map(Delivery::kind).collect()
 }
 
