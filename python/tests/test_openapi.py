@@ -106,6 +106,7 @@ def concrete(template: str, uid: str) -> str:
         template.replace("{conversation_id}", f"{uid}-c")
         .replace("{user_id}", f"{uid}-u")
         .replace("{org_id}", f"{uid}-o")
+        .replace("{webhook_id}", f"msg_{uid}")
     )
 
 
@@ -162,7 +163,9 @@ def test_each_api_operation_refuses_bad_calls_as_documented(spec: Spec, http: ht
         long_key = {**key, "Idempotency-Key": "k" * 256}
         assert answered(spec, http, method, path, headers=long_key) == 400, f"{method} {template} long key"
         if "{" in template:
-            bad = template.replace("{conversation_id}", "a%20b").replace("{user_id}", "a%20b").replace("{org_id}", "a%20b")
+            bad = template
+            for name in ("{conversation_id}", "{user_id}", "{org_id}", "{webhook_id}"):
+                bad = bad.replace(name, "a%20b")
             assert answered(spec, http, method, bad, headers=key) == 400, f"{method} {template} bad id"
         if method in ("POST", "PUT"):
             text = {**key, "Content-Type": "text/plain"}

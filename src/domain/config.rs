@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use super::auth::AuthConfigError;
 use super::identity::ClaimNames;
+use super::webhook::{self, WebhookProblem, WebhookSettings};
 
 /// Limits and behaviour knobs. Every field has the documented default.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +27,8 @@ pub struct Settings {
     /// Test-only (`TEST_DROP_HANDOFF_SEQS`, honoured only with `DEV_TOKENS` on): hand-offs of
     /// these seqs from rooms to sessions are dropped, so tests can prove the gap repair.
     pub drop_handoff_seqs: Vec<u64>,
+    /// Webhooks to the app's backend (SPEC §10): off unless URL and secret are set.
+    pub webhooks: WebhookSettings,
 }
 
 /// A number read from `[vars]`: its name, its default (and the default as messages quote
@@ -117,6 +120,7 @@ impl Default for Settings {
             allowed_origins: Vec::new(),
             max_joined_conversations: MAX_JOINED_CONVERSATIONS.default,
             drop_handoff_seqs: Vec::new(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -157,6 +161,8 @@ pub enum Problem {
     AnyOrigin,
     #[error("{0}")]
     Jwks(#[from] AuthConfigError),
+    #[error("{0}")]
+    Webhook(#[from] WebhookProblem),
 }
 
 /// How bad a [`Problem`] is: an error leaves a part of the service unusable.
@@ -180,6 +186,7 @@ impl Problem {
             Problem::BadJwksUrl => "JWT_JWKS_URL",
             Problem::Jwks(AuthConfigError::Jwks { var, .. })
             | Problem::Jwks(AuthConfigError::JwksKeySkipped { var, .. }) => var,
+            Problem::Webhook(w) => w.var(),
         }
     }
 
@@ -193,6 +200,7 @@ impl Problem {
             Problem::DevTokensOn | Problem::AnyOrigin => "development_only",
             Problem::Jwks(AuthConfigError::Jwks { .. }) | Problem::BadJwksUrl => "invalid",
             Problem::Jwks(AuthConfigError::JwksKeySkipped { .. }) => "key_skipped",
+            Problem::Webhook(w) => w.kind(),
         }
     }
 
@@ -202,6 +210,7 @@ impl Problem {
             | Problem::NoApiKey
             | Problem::BadJwksUrl
             | Problem::Jwks(AuthConfigError::Jwks { .. }) => Severity::Error,
+            Problem::Webhook(w) if w.disables() => Severity::Error,
             _ => Severity::Warning,
         }
     }
@@ -280,7 +289,15 @@ impl Settings {
                     .collect(),
                 false => Vec::new(),
             },
+            webhooks: WebhookSettings::default(),
         };
+        let (hooks, hook_problems) = webhook::settings(&get, dev_tokens_on(get("DEV_TOKENS")));
+        let settings = Settings {
+            webhooks: hooks,
+            ..settings
+        };
+        r.problems
+            .extend(hook_problems.into_iter().map(Problem::from));
         if settings.allowed_origins.iter().any(|o| o == "*") {
             r.problems.push(Problem::AnyOrigin);
         }

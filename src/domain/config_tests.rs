@@ -295,3 +295,21 @@ fn jwks_url_must_be_http_or_https() {
     assert_eq!(jwks_url(None), (None, vec![]));
     assert_eq!(jwks_url(Some("  ".into())), (None, vec![]));
 }
+
+#[test]
+fn webhook_problems_are_reported_like_the_others() {
+    let (s, problems) = Settings::from_lookup(lookup(&[
+        ("WEBHOOK_URL", "http://app.example/hooks"),
+        ("WEBHOOK_EVENTS", "user.online,nope"),
+    ]));
+    assert!(s.webhooks.target.is_none());
+    assert_eq!(
+        names(&problems),
+        vec![
+            ("WEBHOOK_EVENTS", "unknown_event"),
+            ("WEBHOOK_URL", "invalid")
+        ]
+    );
+    assert_eq!(problems[1].severity(), Severity::Error);
+    assert_eq!(problems[0].severity(), Severity::Warning);
+}

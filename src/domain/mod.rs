@@ -21,3 +21,4 @@ pub mod routes;
 pub mod session;
 pub mod stream;
 pub mod time;
+pub mod webhook;

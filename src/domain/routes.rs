@@ -43,6 +43,10 @@ pub enum ApiRoute {
     ListNotifications(Id),
     ConversationPresence(Id),
     OrgPresence(Id),
+    /// `GET /api/webhooks/failed` (SPEC §10).
+    ListFailedWebhooks,
+    /// `POST /api/webhooks/failed/{id}/retry`.
+    RetryWebhook(Id),
 }
 
 impl ApiRoute {
@@ -58,7 +62,7 @@ impl ApiRoute {
     pub fn stream(&self) -> Option<StreamKey> {
         use ApiRoute::*;
         Some(match self {
-            PublishNotifications => return None,
+            PublishNotifications | ListFailedWebhooks | RetryWebhook(_) => return None,
             PostMessage(c)
             | ListMessages(c)
             | PutMember(c, _)
@@ -181,6 +185,8 @@ fn api_route(method: &str, segs: &[&str]) -> Result<ApiRoute, RouteError> {
         }
         ["conversations", c, "presence"] => (ConversationPresence(id(c)?), &["GET"]),
         ["users", u, "notifications"] => (ListNotifications(id(u)?), &["GET"]),
+        ["webhooks", "failed"] => (ListFailedWebhooks, &["GET"]),
+        ["webhooks", "failed", w, "retry"] => (RetryWebhook(id(w)?), &["POST"]),
         _ => return Err(RouteError::NotFound),
     };
     if allowed.contains(&method) {
@@ -319,6 +325,12 @@ mod tests {
                 ConversationPresence(id("c")),
             ),
             ("GET", "/api/orgs/o/presence", OrgPresence(id("o"))),
+            ("GET", "/api/webhooks/failed", ListFailedWebhooks),
+            (
+                "POST",
+                "/api/webhooks/failed/msg_1/retry",
+                RetryWebhook(id("msg_1")),
+            ),
         ];
         for (method, path, want) in cases {
             assert_eq!(route(method, path), Ok(Route::Api(want)), "{method} {path}");

@@ -8,6 +8,7 @@
 //! * Shared by both sides: [`internal`] (the Worker → object hop), [`http`] (responses and
 //!   the one error mapping), [`config`] (the environment), [`runtime`] (clock, ids).
 //! * [`jwks`]: the Worker's key set fetched from `JWT_JWKS_URL`, kept per isolate.
+//! * [`webhook_http`]: one webhook delivery attempt (objects' queues, the retry endpoint).
 
 pub mod config;
 pub mod gateway;
@@ -20,3 +21,4 @@ pub mod object;
 pub mod org;
 pub mod room;
 pub mod runtime;
+pub mod webhook_http;

@@ -40,6 +40,7 @@ mod session_sync;
 mod socket;
 mod storage;
 mod storage_untouched;
+mod webhooks;
 
 use libtest_mimic::Arguments;
 
@@ -72,6 +73,7 @@ fn main() {
     trials.extend(storage::trials());
     trials.extend(storage_untouched::trials());
     trials.extend(durability::trials());
+    trials.extend(webhooks::trials());
     if args.list {
         libtest_mimic::run(&args, trials).exit();
     }

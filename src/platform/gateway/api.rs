@@ -136,6 +136,8 @@ async fn forward(
         PublishNotifications => {
             return super::notify::publish(env, body.unwrap_or_default(), key).await
         }
+        ListFailedWebhooks => return super::webhooks::list(req, env).await,
+        RetryWebhook(id) => return super::webhooks::retry(env, id.as_str()).await,
     };
     let Some(stream) = route.stream() else {
         return http::error(&ApiError::NotFound("no such endpoint".into()));

@@ -11,6 +11,7 @@ mod delivery;
 mod history;
 mod joins;
 mod ledger;
+mod online;
 mod session;
 pub mod store;
 
@@ -22,6 +23,7 @@ use crate::domain::inbox::{self, Fanout, InboxStore, NotificationIn};
 use crate::domain::lanes::{Lanes, Turns};
 use crate::domain::protocol::{ClientFrame, Established, Incoming, ServerFrame};
 use crate::domain::stream::EventLog;
+use crate::domain::webhook::{Kind, ONLINE_REPORT_PATH};
 use crate::platform::gateway::notify::{LEDGER_PATH, NOTIFY_PATH};
 use crate::platform::http::{error, json as reply};
 use crate::platform::internal::{self, IDEMPOTENCY};
@@ -66,6 +68,10 @@ impl DurableObject for UserInbox {
             (Method::Post, "/session/deliver") => {
                 let delivery = req.json().await?;
                 reply(200, &self.delivered(delivery).await).map_err(ApiError::from)
+            }
+            (Method::Post, ONLINE_REPORT_PATH) => {
+                self.online_report(req.json().await?).await?;
+                reply(200, &json!({})).map_err(ApiError::from)
             }
             (Method::Post, "/session/removed") => {
                 self.removed(req.json().await?);
@@ -175,14 +181,25 @@ impl Hooks for UserInbox {
     async fn sessions(&self, _now: i64) -> NextRun {
         Ok(self.renew().await)
     }
+
+    fn webhook_events(&self, now: i64) -> NextRun {
+        self.app_presence_due(now)
+    }
 }
 
 impl UserInbox {
-    fn store<'a>(&self, sql: &'a SqlStorage, user: &'a str) -> SqliteInbox<'a> {
+    fn store<'a>(&'a self, sql: &'a SqlStorage, user: &'a str) -> SqliteInbox<'a> {
+        let hooks = &self.core.settings.webhooks;
+        let counted = [Kind::NotificationCreated, Kind::NotificationUndelivered];
         SqliteInbox {
             storage: self.core.storage(),
             sql,
             user,
+            hooks,
+            live_devices: match hooks.wants_any(&counted) {
+                true => self.core.state.get_websockets().len(),
+                false => 0,
+            },
         }
     }
 
@@ -206,6 +223,9 @@ impl UserInbox {
             .since
             .map(|since| self.core.replay(&store, since, window));
         self.core.greet(&ws, established, replay);
+        if conn.session {
+            self.app_presence(None).await;
+        }
         Ok(resp)
     }
 

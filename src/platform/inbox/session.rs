@@ -273,6 +273,7 @@ impl UserInbox {
         if !att.session {
             return;
         }
+        self.app_presence(Some(att.sid)).await;
         let convs = joins::remove_socket(&self.core.sql(), att.sid).unwrap_or_default();
         join_all(convs.iter().map(|c| self.tell_devices(&att.who, c))).await;
     }

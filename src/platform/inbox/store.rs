@@ -2,17 +2,19 @@
 //! unread counter kept in the same transaction, and the inbox's schema versions.
 
 use serde::Deserialize;
+use serde_json::{json, Value};
 use worker::{console_error, Result, SqlStorage, Storage};
 
 use crate::domain::inbox::{InboxChange, InboxStore};
 use crate::domain::replica;
 use crate::domain::room::StoreError;
 use crate::domain::stream::EventLog;
+use crate::domain::webhook::{Kind, WebhookSettings};
 use crate::platform::object::event_log::{self, SqlLog};
 use crate::platform::object::outbox::{self, counter};
 use crate::platform::object::schema::Schema;
 use crate::platform::object::transaction::atomically;
-use crate::platform::object::{hub, idempotency, timers};
+use crate::platform::object::{hub, idempotency, timers, webhooks};
 
 /// The inbox's schema versions (see `object::schema`); never edit an entry, append one.
 pub static SCHEMA: Schema = Schema {
@@ -32,6 +34,7 @@ pub static SCHEMA: Schema = Schema {
             UNREAD_V2,
         ],
         &[super::joins::SCHEMA_V3],
+        &[webhooks::SCHEMA],
     ],
 };
 
@@ -46,6 +49,10 @@ pub struct SqliteInbox<'a> {
     pub storage: Storage,
     pub sql: &'a SqlStorage,
     pub user: &'a str,
+    /// Which webhook events to store with the changes (SPEC §10).
+    pub hooks: &'a WebhookSettings,
+    /// The user's sockets open here at the time of the change (`live_devices`).
+    pub live_devices: usize,
 }
 
 #[derive(Deserialize)]
@@ -131,7 +138,36 @@ impl SqliteInbox<'_> {
                 vec![replica::notifications_read_all(self.user, *up_to_seq)]
             }
         };
-        outbox::enqueue(self.sql, &rows, Some(seq))
+        outbox::enqueue(self.sql, &rows, Some(seq))?;
+        self.record_webhooks(frame, change)
+    }
+
+    /// `notification.created` (with `live_devices`) and, when no device was live,
+    /// `notification.undelivered`; `notification.read` with the ids the frame names.
+    fn record_webhooks(&self, frame: &str, change: &InboxChange) -> Result<()> {
+        let now = crate::platform::runtime::now_ms();
+        let user = self.user;
+        let record = |kind, data| webhooks::record(self.sql, self.hooks, kind, data, now);
+        match change {
+            InboxChange::Notify(n) => {
+                let live = self.live_devices;
+                let data = json!({"user_id": user, "notification": n, "live_devices": live});
+                record(Kind::NotificationCreated, data)?;
+                if live == 0 {
+                    let data = json!({"user_id": user, "notification": n});
+                    record(Kind::NotificationUndelivered, data)?;
+                }
+            }
+            _ => {
+                let ids = serde_json::from_str::<Value>(frame)
+                    .ok()
+                    .and_then(|f| f.get("notification_ids").cloned())
+                    .unwrap_or_else(|| json!([]));
+                let data = json!({"user_id": user, "notification_ids": ids});
+                record(Kind::NotificationRead, data)?;
+            }
+        }
+        Ok(())
     }
 
     fn count_unread(&self, delta: i64) -> Result<()> {

@@ -15,6 +15,7 @@ use super::outbox;
 use super::schema::Schema;
 use super::socket::{self, Attachment, Connect};
 use super::timers::{self, Timer, Timers, RETRY_MS};
+use super::webhooks;
 use crate::domain::config::Settings;
 use crate::domain::errors::Close;
 use crate::domain::protocol::{Established, ServerFrame};
@@ -36,6 +37,11 @@ pub trait Hooks {
     fn trim(&self, sql: &SqlStorage, now: i64) -> NextRun;
     /// [`Timer::Sessions`]: leases and catch-up (objects with sessions).
     async fn sessions(&self, _now: i64) -> NextRun {
+        Ok(None)
+    }
+    /// Part of [`Timer::Webhooks`], before delivery: an inbox ends its app-wide presence
+    /// grace (which may store `user.offline`).
+    fn webhook_events(&self, _now: i64) -> NextRun {
         Ok(None)
     }
 }
@@ -133,6 +139,9 @@ impl Core {
         }
         if outbox::pending(&sql) {
             self.copy_soon().await;
+        }
+        if webhooks::pending(&sql) {
+            self.webhooks_soon().await;
         }
         if let Err(e) = self.timers.rearm(&self.state).await {
             console_error!("alarm not re-armed: {e}");
@@ -247,6 +256,21 @@ impl Core {
         if let Err(e) = self.timers.schedule(&self.state, Timer::Outbox, at).await {
             console_error!("outbox drain not scheduled: {e}");
         }
+        if self.settings.webhooks.target.is_some() && webhooks::pending(&self.sql()) {
+            self.webhooks_soon().await;
+        }
+    }
+
+    /// A webhook event was stored: the webhooks timer runs now. Logged, never failing.
+    pub async fn webhooks_soon(&self) {
+        self.webhooks_at(now_ms()).await;
+    }
+
+    /// The webhooks timer runs no later than `at`.
+    pub async fn webhooks_at(&self, at: i64) {
+        if let Err(e) = self.timers.schedule(&self.state, Timer::Webhooks, at).await {
+            console_error!("webhook delivery not scheduled: {e}");
+        }
     }
 
     /// Something with a retention (an idempotency key, a dead letter) was stored at `at`:
@@ -270,6 +294,7 @@ impl Core {
                 Timer::Expiry => Ok(self.close_expired(now)),
                 Timer::Trim => own.trim(&sql, now),
                 Timer::Sessions => own.sessions(now).await,
+                Timer::Webhooks => self.webhooks(own, now).await,
             };
             let next = next.unwrap_or_else(|e| {
                 console_error!(
@@ -284,6 +309,19 @@ impl Core {
         }
         self.timers.rearm(&self.state).await?;
         Response::ok("")
+    }
+
+    /// [`Timer::Webhooks`]: the object's own events first, then the queue; runs again at the
+    /// earlier of the two.
+    async fn webhooks(&self, own: &impl Hooks, now: i64) -> NextRun {
+        let own_next = own.webhook_events(now)?;
+        let source = format!("{}:{}", self.schema.name, self.stream_id());
+        let hooks = &self.settings.webhooks;
+        let next = webhooks::deliver(&self.storage(), hooks, &source, now).await?;
+        Ok(match (own_next, next) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
     }
 
     /// Closes every socket whose token has expired (4001); returns the next expiry.

@@ -2,7 +2,7 @@
 //! [`timers`] (the queue behind the alarm), [`schema`] (versioned storage), [`hub`] (sockets
 //! and presence), [`socket`] (attachment and frame screening), [`event_log`], [`outbox`] (the
 //! D1 copy with dead letters), [`idempotency`], [`transaction`], [`d1`] (reads for the HTTP API)
-//! and [`subscribers`] (the sessions following a room).
+//! [`subscribers`] (the sessions following a room) and [`webhooks`] (the webhook queue).
 
 pub mod core;
 pub mod d1;
@@ -15,3 +15,4 @@ pub mod socket;
 pub mod subscribers;
 pub mod timers;
 pub mod transaction;
+pub mod webhooks;

@@ -1,5 +1,5 @@
 //! The timer queue behind an object's single alarm. Every delayed piece of work (outbox drain,
-//! presence grace, token expiry, retention trims) is a named timer with a due time in the
+//! presence grace, token expiry, retention trims, webhooks) is a named timer with a due time in the
 //! object's SQLite; the alarm is always set for the earliest one. When the alarm fires, each
 //! due timer runs on its own: one that fails is logged and tried again a little later, and the
 //! alarm is armed again whatever happened, so no timer can stop the others.
@@ -23,15 +23,19 @@ pub enum Timer {
     /// Sessions (SPEC §9): a room ends leases that ran out and retries failed hand-offs;
     /// an inbox renews its leases and catches up on what it missed.
     Sessions,
+    /// Deliver queued webhook events (SPEC §10); an inbox also ends its app-wide presence
+    /// grace here.
+    Webhooks,
 }
 
 impl Timer {
-    pub const ALL: [Timer; 5] = [
+    pub const ALL: [Timer; 6] = [
         Timer::Outbox,
         Timer::Grace,
         Timer::Expiry,
         Timer::Trim,
         Timer::Sessions,
+        Timer::Webhooks,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +45,7 @@ impl Timer {
             Timer::Expiry => "expiry",
             Timer::Trim => "trim",
             Timer::Sessions => "sessions",
+            Timer::Webhooks => "webhooks",
         }
     }
 

@@ -3,6 +3,7 @@
 //! or API membership), publishes events through its store (`store.rs`), keeps presence, and
 //! closes the sockets a membership removal no longer admits.
 
+mod online;
 pub mod store;
 
 use serde_json::json;
@@ -86,11 +87,15 @@ impl DurableObject for OrgHub {
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
-        self.core.closed(&ws, code).await
+        self.core.closed(&ws, code).await?;
+        self.report_closed(&ws).await;
+        Ok(())
     }
 
     async fn websocket_error(&self, ws: WebSocket, _error: Error) -> Result<()> {
-        self.core.gone(&ws).await
+        self.core.gone(&ws).await?;
+        self.report_closed(&ws).await;
+        Ok(())
     }
 
     async fn alarm(&self) -> Result<Response> {
@@ -137,6 +142,7 @@ impl OrgHub {
             .since
             .map(|since| self.core.replay(&store, since, window));
         self.core.greet(&ws, established, replay);
+        self.report_opened(&conn.who.user_id).await;
         Ok(resp)
     }
 

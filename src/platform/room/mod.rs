@@ -6,6 +6,7 @@
 mod api;
 mod handoff;
 pub(crate) mod history;
+mod occupancy;
 mod sessions;
 pub mod store;
 
@@ -91,6 +92,7 @@ impl DurableObject for ConversationRoom {
     async fn alarm(&self) -> Result<Response> {
         let done = self.core.alarm(self).await;
         self.relay().await; // presence the grace timer ended
+        self.occupancy().await;
         done
     }
 }
@@ -102,6 +104,7 @@ impl ConversationRoom {
 
     pub(super) fn store(&self) -> SqliteRoom {
         SqliteRoom {
+            hooks: self.core.settings.webhooks.clone(),
             sql: self.core.sql(),
             storage: self.core.storage(),
             conversation_id: self.conversation_id(),
@@ -125,6 +128,7 @@ impl ConversationRoom {
         }
         let (ws, _att, resp) = self.core.accept(&conn).await?;
         self.relay().await; // the user's `user_status`, if this is their first device
+        self.occupancy().await;
         let store = self.store();
         let established = Established {
             user_id: conn.who.user_id.clone(),

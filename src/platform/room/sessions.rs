@@ -102,6 +102,7 @@ impl ConversationRoom {
             OnOpen::CancelGrace => hub::cancel_grace(&sql, user)?,
             OnOpen::Nothing => {}
         }
+        self.occupancy().await;
         let state = &self.core.state;
         self.core
             .timers

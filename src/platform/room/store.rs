@@ -12,11 +12,12 @@ use crate::domain::room::{
     StoredMessage,
 };
 use crate::domain::stream::EventLog;
+use crate::domain::webhook::{Kind, WebhookSettings};
 
 use crate::platform::object::event_log::SqlLog;
 use crate::platform::object::schema::Schema;
 use crate::platform::object::transaction::atomically;
-use crate::platform::object::{hub, idempotency, outbox, subscribers, timers};
+use crate::platform::object::{hub, idempotency, outbox, subscribers, timers, webhooks};
 
 /// The room's schema versions (see `object::schema`); never edit an entry, append one.
 pub static SCHEMA: Schema = Schema {
@@ -25,6 +26,7 @@ pub static SCHEMA: Schema = Schema {
         &[V1, outbox::SCHEMA_V1, idempotency::SCHEMA, hub::SCHEMA],
         &[V2, outbox::SCHEMA_V2, timers::SCHEMA_V2],
         &[subscribers::SCHEMA_V3],
+        &[webhooks::SCHEMA],
     ],
 };
 
@@ -48,6 +50,8 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 ";
 
 pub struct SqliteRoom {
+    /// Which webhook events to store with the changes (SPEC §10).
+    pub hooks: WebhookSettings,
     pub sql: SqlStorage,
     /// The storage `sql` belongs to, for its transactions.
     pub storage: Storage,
@@ -86,7 +90,12 @@ impl SqliteRoom {
     fn apply(&self, seq: u64, frame: &str, change: &Change) -> worker::Result<()> {
         self.insert_event(seq, frame, change)?;
         match change {
-            Change::Message(m) => self.insert_message(seq, m)?,
+            Change::Message(m) => {
+                self.insert_message(seq, m)?;
+                let data = serde_json::to_value(m)?;
+                let now = crate::platform::runtime::now_ms();
+                webhooks::record(&self.sql, &self.hooks, Kind::MessageCreated, data, now)?;
+            }
             Change::Receipt {
                 message_id,
                 user_id,

@@ -8,6 +8,7 @@ mod evict;
 mod idp;
 mod objects;
 mod process;
+pub mod receiver;
 mod server;
 mod state;
 mod ws;
@@ -56,7 +57,8 @@ pub fn server() -> &'static Server {
 /// Stops the shared server, and the tuned one, if they were started (statics are never
 /// dropped).
 pub fn stop_shared(keep_log: bool) {
-    for s in [SERVER.get(), TUNED.get().map(|(_, s)| s)]
+    let hooked = receiver::HOOKED.get().map(|(_, s)| s);
+    for s in [SERVER.get(), TUNED.get().map(|(_, s)| s), hooked]
         .into_iter()
         .flatten()
     {
