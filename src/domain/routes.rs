@@ -43,6 +43,12 @@ pub enum ApiRoute {
     ListNotifications(Id),
     ConversationPresence(Id),
     OrgPresence(Id),
+    /// `GET /api/push/vapid-public-key` (SPEC §11): public, no credentials.
+    PushPublicKey,
+    /// Web Push subscriptions of a user: `None` is `/api/push/subscriptions` (the user of
+    /// the JWT), `Some` is `/api/users/{id}/push-subscriptions` (server key). The method
+    /// says what is done: `POST` adds, `DELETE` removes, `GET` lists.
+    PushSubscriptions(Option<Id>),
 }
 
 impl ApiRoute {
@@ -50,7 +56,9 @@ impl ApiRoute {
     pub fn user_readable(&self) -> bool {
         matches!(
             self,
-            ApiRoute::ListMessages(_) | ApiRoute::ListNotifications(_)
+            ApiRoute::ListMessages(_)
+                | ApiRoute::ListNotifications(_)
+                | ApiRoute::PushSubscriptions(None)
         )
     }
 
@@ -58,7 +66,7 @@ impl ApiRoute {
     pub fn stream(&self) -> Option<StreamKey> {
         use ApiRoute::*;
         Some(match self {
-            PublishNotifications => return None,
+            PublishNotifications | PushPublicKey | PushSubscriptions(None) => return None,
             PostMessage(c)
             | ListMessages(c)
             | PutMember(c, _)
@@ -68,7 +76,7 @@ impl ApiRoute {
             PublishOrgEvent(o) | PutOrgMember(o, _) | DeleteOrgMember(o, _) | OrgPresence(o) => {
                 StreamKey::Org(o.clone())
             }
-            ListNotifications(u) => StreamKey::User(u.clone()),
+            ListNotifications(u) | PushSubscriptions(Some(u)) => StreamKey::User(u.clone()),
         })
     }
 }
@@ -181,6 +189,11 @@ fn api_route(method: &str, segs: &[&str]) -> Result<ApiRoute, RouteError> {
         }
         ["conversations", c, "presence"] => (ConversationPresence(id(c)?), &["GET"]),
         ["users", u, "notifications"] => (ListNotifications(id(u)?), &["GET"]),
+        ["push", "vapid-public-key"] => (PushPublicKey, &["GET"]),
+        ["push", "subscriptions"] => (PushSubscriptions(None), &["GET", "POST", "DELETE"]),
+        ["users", u, "push-subscriptions"] => {
+            (PushSubscriptions(Some(id(u)?)), &["GET", "POST", "DELETE"])
+        }
         _ => return Err(RouteError::NotFound),
     };
     if allowed.contains(&method) {
@@ -319,6 +332,18 @@ mod tests {
                 ConversationPresence(id("c")),
             ),
             ("GET", "/api/orgs/o/presence", OrgPresence(id("o"))),
+            ("GET", "/api/push/vapid-public-key", PushPublicKey),
+            ("POST", "/api/push/subscriptions", PushSubscriptions(None)),
+            (
+                "DELETE",
+                "/api/push/subscriptions/",
+                PushSubscriptions(None),
+            ),
+            (
+                "DELETE",
+                "/api/users/u/push-subscriptions",
+                PushSubscriptions(Some(id("u"))),
+            ),
         ];
         for (method, path, want) in cases {
             assert_eq!(route(method, path), Ok(Route::Api(want)), "{method} {path}");

@@ -4,6 +4,7 @@
 //! RFC 8292) in [`vapid`]. Randomness (the ephemeral key, the salt) and the clock are handed
 //! in by the platform, so everything here is unit-tested natively, with RFC 8291's vector.
 
+pub mod delivery;
 pub mod ece;
 pub mod vapid;
 

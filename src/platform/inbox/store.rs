@@ -32,6 +32,8 @@ pub static SCHEMA: Schema = Schema {
             UNREAD_V2,
         ],
         &[super::joins::SCHEMA_V3],
+        // v4: Web Push subscriptions and queue (SPEC §11).
+        &[super::push::SCHEMA_V4],
     ],
 };
 

@@ -23,15 +23,18 @@ pub enum Timer {
     /// Sessions (SPEC §9): a room ends leases that ran out and retries failed hand-offs;
     /// an inbox renews its leases and catches up on what it missed.
     Sessions,
+    /// Web Push (SPEC §11): an inbox sends queued pushes and retries failed ones.
+    Push,
 }
 
 impl Timer {
-    pub const ALL: [Timer; 5] = [
+    pub const ALL: [Timer; 6] = [
         Timer::Outbox,
         Timer::Grace,
         Timer::Expiry,
         Timer::Trim,
         Timer::Sessions,
+        Timer::Push,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +44,7 @@ impl Timer {
             Timer::Expiry => "expiry",
             Timer::Trim => "trim",
             Timer::Sessions => "sessions",
+            Timer::Push => "push",
         }
     }
 
