@@ -334,6 +334,17 @@ mod tests {
             ("GET", "/api/orgs/o/presence", OrgPresence(id("o"))),
             ("GET", "/api/push/vapid-public-key", PushPublicKey),
             ("POST", "/api/push/subscriptions", PushSubscriptions(None)),
+            ("GET", "/api/push/subscriptions", PushSubscriptions(None)),
+            (
+                "GET",
+                "/api/users/u/push-subscriptions",
+                PushSubscriptions(Some(id("u"))),
+            ),
+            (
+                "POST",
+                "/api/users/u/push-subscriptions",
+                PushSubscriptions(Some(id("u"))),
+            ),
             (
                 "DELETE",
                 "/api/push/subscriptions/",
