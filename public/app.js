@@ -607,5 +607,39 @@ for (const [param, field] of [["user", "#user-id"], ["name", "#user-name"], ["co
 if (params.get("mode") === "rooms") $("#mode-select").value = "rooms";
 if (params.has("user")) $("#sign-in").requestSubmit();
 
+// Web Push (SPEC §11): permission, the service worker, the subscription, POSTed with the JWT.
+// The button shows once signed in, when the browser can push and the server has a key.
+function b64urlBytes(text) {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+async function enablePush() {
+  const say = (t) => ($("#push-state").textContent = t);
+  const permission = await Notification.requestPermission();
+  if (permission !== "granted") return say(permission === "denied" ? "notifications blocked in this browser" : "not enabled");
+  const key = await fetch("/api/push/vapid-public-key").then((r) => (r.ok ? r.json() : null));
+  if (!key) return say("push is not configured on the server");
+  const reg = await navigator.serviceWorker.register("/sw.js");
+  await navigator.serviceWorker.ready;
+  const sub = (await reg.pushManager.getSubscription())
+    ?? (await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64urlBytes(key.public_key) }));
+  const resp = await fetch("/api/push/subscriptions", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${await getToken()}` },
+    body: JSON.stringify(sub.toJSON()),
+  });
+  say(resp.ok ? "browser notifications on" : `subscription refused (${resp.status})`);
+}
+
+async function offerPush() {
+  if (!("serviceWorker" in navigator && "PushManager" in window && "Notification" in window)) return;
+  const key = await fetch("/api/push/vapid-public-key").catch(() => null);
+  if (key?.ok) $("#enable-push").hidden = false;
+}
+
+$("#enable-push").addEventListener("click", () => enablePush().catch((e) => ($("#push-state").textContent = String(e.message || e))));
+new MutationObserver(() => { if (!$("#app").hidden) offerPush(); }).observe($("#app"), { attributes: true, attributeFilter: ["hidden"] });
+
 // For tests and the console.
 window.demo = state;

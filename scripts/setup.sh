@@ -74,5 +74,7 @@ setup_npm
 tools_path
 setup_cargo_tools
 setup_dev_vars
+# Web Push keys for the demo (SPEC §11); keeps keys already there.
+node "$ROOT/scripts/vapid-keys.mjs"
 setup_browser
 log "setup complete"

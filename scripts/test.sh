@@ -42,6 +42,9 @@ log "build the Worker (wasm)"
 # Built here so that wrangler dev's own build in the e2e harness is an up-to-date check.
 bash "$ROOT/scripts/build-worker.sh" > "$ROOT/target/worker-build.log" 2>&1 || { tail -n 40 "$ROOT/target/worker-build.log"; exit 1; }
 
+# The push trials decrypt with PyPI's http_ece from the Python venv.
+log "python venv (the push e2e trials use http_ece)"
+(. "$ROOT/python/venv.sh" && ensure_venv)
 log "end-to-end tests (wrangler dev, real D1 and Durable Objects)"
 cargo test --test e2e
 

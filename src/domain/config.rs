@@ -8,6 +8,8 @@ use std::str::FromStr;
 
 use super::auth::AuthConfigError;
 use super::identity::ClaimNames;
+use super::push::vapid::Vapid;
+use super::push::PushError;
 use super::webhook::{self, WebhookProblem, WebhookSettings};
 
 /// Limits and behaviour knobs. Every field has the documented default.
@@ -163,6 +165,9 @@ pub enum Problem {
     Jwks(#[from] AuthConfigError),
     #[error("{0}")]
     Webhook(#[from] WebhookProblem),
+    /// `VAPID_*` set but unusable (SPEC §11).
+    #[error("{0}; Web Push is off")]
+    Vapid(PushError),
 }
 
 /// How bad a [`Problem`] is: an error leaves a part of the service unusable.
@@ -187,6 +192,8 @@ impl Problem {
             Problem::Jwks(AuthConfigError::Jwks { var, .. })
             | Problem::Jwks(AuthConfigError::JwksKeySkipped { var, .. }) => var,
             Problem::Webhook(w) => w.var(),
+            Problem::Vapid(PushError::Config { var, .. }) => var,
+            Problem::Vapid(_) => "VAPID_PUBLIC_KEY",
         }
     }
 
@@ -199,6 +206,7 @@ impl Problem {
             Problem::NoTokenKeys | Problem::NoApiKey => "missing",
             Problem::DevTokensOn | Problem::AnyOrigin => "development_only",
             Problem::Jwks(AuthConfigError::Jwks { .. }) | Problem::BadJwksUrl => "invalid",
+            Problem::Vapid(_) => "invalid",
             Problem::Jwks(AuthConfigError::JwksKeySkipped { .. }) => "key_skipped",
             Problem::Webhook(w) => w.kind(),
         }
@@ -209,7 +217,8 @@ impl Problem {
             Problem::NoTokenKeys
             | Problem::NoApiKey
             | Problem::BadJwksUrl
-            | Problem::Jwks(AuthConfigError::Jwks { .. }) => Severity::Error,
+            | Problem::Jwks(AuthConfigError::Jwks { .. })
+            | Problem::Vapid(_) => Severity::Error,
             Problem::Webhook(w) if w.disables() => Severity::Error,
             _ => Severity::Warning,
         }
@@ -352,6 +361,27 @@ pub fn jwks_url(raw: Option<String>) -> (Option<String>, Vec<Problem>) {
     {
         Some(rest) if has_host(rest) => (Some(url), Vec::new()),
         _ => (None, vec![Problem::BadJwksUrl]),
+    }
+}
+
+/// The Web Push key pair and contact (SPEC §11): none of `VAPID_PUBLIC_KEY`,
+/// `VAPID_PRIVATE_KEY`, `VAPID_SUBJECT` set means push is off, quietly; some or bad ones are
+/// a problem (push stays off rather than signing with a key the browsers do not know).
+pub fn vapid(get: impl Fn(&str) -> Option<String>) -> (Option<Vapid>, Vec<Problem>) {
+    const VARS: [&str; 3] = ["VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY", "VAPID_SUBJECT"];
+    let values = VARS.map(|v| get(v).filter(|s| !s.trim().is_empty()));
+    if values.iter().all(Option::is_none) {
+        return (None, Vec::new());
+    }
+    if let Some(i) = values.iter().position(Option::is_none) {
+        let why = "is not set while the other VAPID_* are";
+        let problem = Problem::Vapid(PushError::Config { var: VARS[i], why });
+        return (None, vec![problem]);
+    }
+    let [public, private, subject] = values.map(Option::unwrap_or_default);
+    match Vapid::new(&public, &private, &subject) {
+        Ok(v) => (Some(v), Vec::new()),
+        Err(e) => (None, vec![Problem::Vapid(e)]),
     }
 }
 

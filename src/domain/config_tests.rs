@@ -313,3 +313,37 @@ fn webhook_problems_are_reported_like_the_others() {
     assert_eq!(problems[1].severity(), Severity::Error);
     assert_eq!(problems[0].severity(), Severity::Warning);
 }
+
+#[test]
+fn vapid_keys_are_all_or_nothing() {
+    use crate::domain::push::b64url;
+    let key = p256::ecdsa::SigningKey::from_slice(&[3; 32]).unwrap();
+    let public = b64url(key.verifying_key().to_encoded_point(false).as_bytes());
+    let private = b64url(&[3; 32]);
+    let env = |vars: Vec<(&'static str, String)>| {
+        move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    };
+    let all = vec![
+        ("VAPID_PUBLIC_KEY", public.clone()),
+        ("VAPID_PRIVATE_KEY", private.clone()),
+        ("VAPID_SUBJECT", "mailto:ops@example.com".to_string()),
+    ];
+    let (parsed, problems) = vapid(env(all.clone()));
+    assert_eq!(parsed.unwrap().public_key(), public);
+    assert_eq!(problems, vec![]);
+    let (none, problems) = vapid(env(vec![]));
+    assert!(
+        none.is_none() && problems.is_empty(),
+        "unset: push is off, quietly"
+    );
+    let (v, problems) = vapid(env(all[..2].to_vec()));
+    assert!(v.is_none());
+    assert_eq!(names(&problems), [("VAPID_SUBJECT", "invalid")]);
+    let mut swapped = all.clone();
+    swapped[1].1 = b64url(&[4; 32]);
+    let (v, problems) = vapid(env(swapped));
+    assert!(v.is_none());
+    assert_eq!(names(&problems), [("VAPID_PUBLIC_KEY", "invalid")]);
+    assert_eq!(problems[0].severity(), Severity::Error);
+    assert!(!problems[0].to_string().contains(&private));
+}

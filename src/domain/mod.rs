@@ -15,6 +15,7 @@ pub mod limits;
 pub mod org;
 pub mod presence;
 pub mod protocol;
+pub mod push;
 pub mod replica;
 pub mod room;
 pub mod routes;

@@ -47,6 +47,12 @@ pub enum ApiRoute {
     ListFailedWebhooks,
     /// `POST /api/webhooks/failed/{id}/retry`.
     RetryWebhook(Id),
+    /// `GET /api/push/vapid-public-key` (SPEC §11): public, no credentials.
+    PushPublicKey,
+    /// Web Push subscriptions of a user: `None` is `/api/push/subscriptions` (the user of
+    /// the JWT), `Some` is `/api/users/{id}/push-subscriptions` (server key). The method
+    /// says what is done: `POST` adds, `DELETE` removes, `GET` lists.
+    PushSubscriptions(Option<Id>),
 }
 
 impl ApiRoute {
@@ -54,7 +60,9 @@ impl ApiRoute {
     pub fn user_readable(&self) -> bool {
         matches!(
             self,
-            ApiRoute::ListMessages(_) | ApiRoute::ListNotifications(_)
+            ApiRoute::ListMessages(_)
+                | ApiRoute::ListNotifications(_)
+                | ApiRoute::PushSubscriptions(None)
         )
     }
 
@@ -62,7 +70,11 @@ impl ApiRoute {
     pub fn stream(&self) -> Option<StreamKey> {
         use ApiRoute::*;
         Some(match self {
-            PublishNotifications | ListFailedWebhooks | RetryWebhook(_) => return None,
+            PublishNotifications
+            | ListFailedWebhooks
+            | RetryWebhook(_)
+            | PushPublicKey
+            | PushSubscriptions(None) => return None,
             PostMessage(c)
             | ListMessages(c)
             | PutMember(c, _)
@@ -72,7 +84,7 @@ impl ApiRoute {
             PublishOrgEvent(o) | PutOrgMember(o, _) | DeleteOrgMember(o, _) | OrgPresence(o) => {
                 StreamKey::Org(o.clone())
             }
-            ListNotifications(u) => StreamKey::User(u.clone()),
+            ListNotifications(u) | PushSubscriptions(Some(u)) => StreamKey::User(u.clone()),
         })
     }
 }
@@ -187,6 +199,11 @@ fn api_route(method: &str, segs: &[&str]) -> Result<ApiRoute, RouteError> {
         ["users", u, "notifications"] => (ListNotifications(id(u)?), &["GET"]),
         ["webhooks", "failed"] => (ListFailedWebhooks, &["GET"]),
         ["webhooks", "failed", w, "retry"] => (RetryWebhook(id(w)?), &["POST"]),
+        ["push", "vapid-public-key"] => (PushPublicKey, &["GET"]),
+        ["push", "subscriptions"] => (PushSubscriptions(None), &["GET", "POST", "DELETE"]),
+        ["users", u, "push-subscriptions"] => {
+            (PushSubscriptions(Some(id(u)?)), &["GET", "POST", "DELETE"])
+        }
         _ => return Err(RouteError::NotFound),
     };
     if allowed.contains(&method) {
@@ -330,6 +347,29 @@ mod tests {
                 "POST",
                 "/api/webhooks/failed/msg_1/retry",
                 RetryWebhook(id("msg_1")),
+            ),
+            ("GET", "/api/push/vapid-public-key", PushPublicKey),
+            ("POST", "/api/push/subscriptions", PushSubscriptions(None)),
+            ("GET", "/api/push/subscriptions", PushSubscriptions(None)),
+            (
+                "GET",
+                "/api/users/u/push-subscriptions",
+                PushSubscriptions(Some(id("u"))),
+            ),
+            (
+                "POST",
+                "/api/users/u/push-subscriptions",
+                PushSubscriptions(Some(id("u"))),
+            ),
+            (
+                "DELETE",
+                "/api/push/subscriptions/",
+                PushSubscriptions(None),
+            ),
+            (
+                "DELETE",
+                "/api/users/u/push-subscriptions",
+                PushSubscriptions(Some(id("u"))),
             ),
         ];
         for (method, path, want) in cases {

@@ -10,8 +10,10 @@ use worker::Env;
 
 use crate::domain::auth::JwtVerifier;
 use crate::domain::config::{
-    api_keys, claim_names, dev_tokens_on, jwks_url, secret_problems, Problem, Settings, Severity,
+    api_keys, claim_names, dev_tokens_on, jwks_url, secret_problems, vapid, Problem, Settings,
+    Severity,
 };
+use crate::domain::push::vapid::Vapid;
 
 /// Everything the Worker needs from its environment.
 pub struct Config {
@@ -22,6 +24,8 @@ pub struct Config {
     pub api_keys: Vec<String>,
     /// `DEV_TOKENS=1` in `.dev.vars` enables `GET /dev/token` (never set it in production).
     pub dev_tokens: bool,
+    /// The Web Push key pair (SPEC §11), when configured and valid.
+    pub vapid: Option<Vapid>,
     /// What was wrong with the environment (already logged).
     pub problems: Vec<Problem>,
 }
@@ -76,7 +80,10 @@ fn load(env: &Env) -> Config {
     let dev_tokens = dev_tokens_on(get("DEV_TOKENS"));
     let token_keys = verifier.has_keys() || jwks_url.is_some();
     problems.extend(secret_problems(token_keys, &api_keys, dev_tokens));
+    let (vapid, vapid_problems) = vapid(get);
+    problems.extend(vapid_problems);
     Config {
+        vapid,
         settings,
         verifier,
         jwks_url,

@@ -32,6 +32,7 @@ mod jwks;
 mod org;
 mod org_presence;
 mod outbox;
+mod push;
 mod reads;
 mod recovery;
 mod revocation;
@@ -67,6 +68,7 @@ fn main() {
     trials.extend(org::trials());
     trials.extend(org_presence::trials());
     trials.extend(outbox::trials());
+    trials.extend(push::trials());
     trials.extend(reads::trials());
     trials.extend(recovery::trials());
     trials.extend(revocation::trials());

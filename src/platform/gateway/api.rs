@@ -47,12 +47,24 @@ pub async fn handle(
     cfg: &Config,
     route: ApiRoute,
 ) -> Result<Response> {
+    if route == ApiRoute::PushPublicKey {
+        return super::push::public_key(cfg); // public: browsers fetch it before signing in
+    }
     let Some(caller) = caller(&req, cfg, &route).await? else {
         return http::error(&ApiError::Unauthorized);
     };
     match checked(&mut req, &caller, &route).await? {
         Err(e) => http::error(&e),
-        Ok((body, key)) => forward(&req, env, &caller, route, body, key.as_deref()).await,
+        Ok((body, key)) => match &route {
+            ApiRoute::PushSubscriptions(target) => {
+                let user = match &caller {
+                    Caller::User(who) => Some(who.user_id.as_str()),
+                    Caller::Server => None,
+                };
+                super::push::subscriptions(&req, env, cfg, user, target.as_ref(), body).await
+            }
+            _ => forward(&req, env, &caller, route, body, key.as_deref()).await,
+        },
     }
 }
 
@@ -76,7 +88,10 @@ async fn checked(req: &mut Request, caller: &Caller, route: &ApiRoute) -> Result
             "Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} characters"
         ))));
     }
-    if !matches!(req.method(), Method::Post | Method::Put) {
+    // A push unsubscribe (`DELETE`) carries the subscription as its body (SPEC §11).
+    let push_delete =
+        req.method() == Method::Delete && matches!(route, ApiRoute::PushSubscriptions(_));
+    if !matches!(req.method(), Method::Post | Method::Put) && !push_delete {
         return Ok(Ok((None, key)));
     }
     if declared_too_large(req.headers().get("Content-Length")?.as_deref()) {
@@ -138,6 +153,10 @@ async fn forward(
         }
         ListFailedWebhooks => return super::webhooks::list(req, env).await,
         RetryWebhook(id) => return super::webhooks::retry(env, id.as_str()).await,
+        // Answered in `handle`.
+        PushPublicKey | PushSubscriptions(_) => {
+            return http::error(&ApiError::NotFound("no such endpoint".into()))
+        }
     };
     let Some(stream) = route.stream() else {
         return http::error(&ApiError::NotFound("no such endpoint".into()));

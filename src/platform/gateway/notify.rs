@@ -14,7 +14,9 @@ use worker::{Env, Method, Response};
 use crate::domain::errors::{json_error, ApiError};
 use crate::domain::ids::{Id, ObjectClass, StreamKey};
 use crate::domain::inbox::{ledger_name, validate, NotificationIn, MAX_RECIPIENTS};
+use crate::domain::push::Policy;
 use crate::platform::http;
+use crate::platform::inbox::PUSH_POLICY_QUERY as POLICY_QUERY;
 use crate::platform::internal::{self, Command};
 
 /// Internal path of the ledger command on a ledger instance.
@@ -31,12 +33,16 @@ struct Publish {
     #[serde(default)]
     user_ids: Option<Vec<String>>,
     notification: Value,
+    /// Web Push policy (SPEC §11): `offline` (default), `always`, `never`.
+    #[serde(default)]
+    push: Option<String>,
 }
 
 /// A request that passed every check: its recipients and the notification for their inboxes.
 pub struct Checked {
     recipients: Vec<Id>,
     notification: String,
+    push: Policy,
 }
 
 /// The Worker's handler. The whole request is checked first, so a bad one reaches no inbox.
@@ -75,7 +81,7 @@ pub async fn fan_out(
     for user in &checked.recipients {
         let cmd = Command {
             method: Method::Post,
-            path: NOTIFY_PATH.into(),
+            path: format!("{NOTIFY_PATH}?{POLICY_QUERY}={}", checked.push.as_str()),
             body: Some(checked.notification.clone()),
             user: None,
             idempotency_key: key,
@@ -111,9 +117,16 @@ pub fn check(body: &str) -> Result<Checked, ApiError> {
         .map_err(|e| ApiError::Unprocessable(format!("notification: {e}")))?;
     validate(&n).map_err(|e| ApiError::Unprocessable(e.message))?;
     let recipients = recipients(p.user_id, p.user_ids).map_err(ApiError::Unprocessable)?;
+    let push = match p.push.as_deref() {
+        None => Policy::default(),
+        Some(s) => Policy::parse(s).ok_or_else(|| {
+            ApiError::Unprocessable("push must be \"offline\", \"always\" or \"never\"".into())
+        })?,
+    };
     Ok(Checked {
         recipients,
         notification: p.notification.to_string(),
+        push,
     })
 }
 

@@ -12,8 +12,12 @@ mod history;
 mod joins;
 mod ledger;
 mod online;
+mod push;
+mod push_send;
 mod session;
 pub mod store;
+
+pub use push::{POLICY_QUERY as PUSH_POLICY_QUERY, SUBSCRIPTIONS_PATH as PUSH_SUBSCRIPTIONS_PATH};
 
 use serde_json::json;
 use worker::*;
@@ -22,6 +26,7 @@ use crate::domain::errors::{json_error, ApiError};
 use crate::domain::inbox::{self, Fanout, InboxStore, NotificationIn};
 use crate::domain::lanes::{Lanes, Turns};
 use crate::domain::protocol::{ClientFrame, Established, Incoming, ServerFrame};
+use crate::domain::push::Policy;
 use crate::domain::stream::EventLog;
 use crate::domain::webhook::{Kind, ONLINE_REPORT_PATH};
 use crate::platform::gateway::notify::{LEDGER_PATH, NOTIFY_PATH};
@@ -60,10 +65,12 @@ impl DurableObject for UserInbox {
             (Method::Post, NOTIFY_PATH) => {
                 let key = req.headers().get(IDEMPOTENCY)?;
                 let print = req.headers().get(internal::FINGERPRINT)?;
+                let policy = push::policy_of(&req);
                 let body = req.text().await?;
                 let print = print.unwrap_or_else(|| idempotency::fingerprint(&body));
-                self.publish(&body, key.as_deref(), &print).await
+                self.publish(&body, key.as_deref(), &print, policy).await
             }
+            (_, push::SUBSCRIPTIONS_PATH) => push::handle(&self.core, &mut req).await,
             (Method::Get, "/notifications") => self.list(&req).await,
             (Method::Post, "/session/deliver") => {
                 let delivery = req.json().await?;
@@ -185,6 +192,10 @@ impl Hooks for UserInbox {
     fn webhook_events(&self, now: i64) -> NextRun {
         self.app_presence_due(now)
     }
+
+    async fn push(&self, now: i64) -> NextRun {
+        push_send::drain(&self.core.sql(), &self.core.env, now).await
+    }
 }
 
 impl UserInbox {
@@ -255,6 +266,7 @@ impl UserInbox {
         body: &str,
         key: Option<&str>,
         print: &str,
+        policy: Policy,
     ) -> Result<Response, ApiError> {
         let now = now_ms();
         self.core.ensure_written()?;
@@ -267,6 +279,11 @@ impl UserInbox {
                 inbox::publish(&mut store, n, new_id(), now).map_err(ApiError::from)?;
             store.trim(self.core.settings.resume_limit)?;
             let live_devices = self.fan_out(&fanout);
+            // No await since the commit: queued in the same atomic write (see push::queue).
+            let notification = serde_json::to_value(&view).map_err(|_| ApiError::Internal)?;
+            if push::queue(&sql, policy, live_devices, &notification, now)? {
+                self.core.push_soon(now).await;
+            }
             self.core.copy_soon().await;
             let seq = store.last_seq();
             Ok((

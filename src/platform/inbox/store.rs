@@ -35,6 +35,8 @@ pub static SCHEMA: Schema = Schema {
         ],
         &[super::joins::SCHEMA_V3],
         &[webhooks::SCHEMA],
+        // v5: Web Push subscriptions and queue (SPEC §11).
+        &[super::push::SCHEMA_V5],
     ],
 };
 

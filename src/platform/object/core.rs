@@ -44,6 +44,10 @@ pub trait Hooks {
     fn webhook_events(&self, _now: i64) -> NextRun {
         Ok(None)
     }
+    /// [`Timer::Push`]: send queued Web Pushes (inboxes).
+    async fn push(&self, _now: i64) -> NextRun {
+        Ok(None)
+    }
 }
 
 /// Hooks of an object whose only own timer is a retention trim.
@@ -273,6 +277,15 @@ impl Core {
         }
     }
 
+    /// Pushes were queued (SPEC §11): the push timer runs at `at`. Logged, never failing
+    /// the publish: the timer row is already queued with the pushes, so a later alarm or
+    /// the next start of the object sends them.
+    pub async fn push_soon(&self, at: i64) {
+        if let Err(e) = self.timers.schedule(&self.state, Timer::Push, at).await {
+            console_error!("push timer not scheduled: {e}");
+        }
+    }
+
     /// Something with a retention (an idempotency key, a dead letter) was stored at `at`:
     /// the trim timer runs once it is due.
     pub async fn trim_later(&self, at: i64) {
@@ -295,6 +308,7 @@ impl Core {
                 Timer::Trim => own.trim(&sql, now),
                 Timer::Sessions => own.sessions(now).await,
                 Timer::Webhooks => self.webhooks(own, now).await,
+                Timer::Push => own.push(now).await,
             };
             let next = next.unwrap_or_else(|e| {
                 console_error!(

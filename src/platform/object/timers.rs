@@ -26,16 +26,19 @@ pub enum Timer {
     /// Deliver queued webhook events (SPEC §10); an inbox also ends its app-wide presence
     /// grace here.
     Webhooks,
+    /// Web Push (SPEC §11): an inbox sends queued pushes and retries failed ones.
+    Push,
 }
 
 impl Timer {
-    pub const ALL: [Timer; 6] = [
+    pub const ALL: [Timer; 7] = [
         Timer::Outbox,
         Timer::Grace,
         Timer::Expiry,
         Timer::Trim,
         Timer::Sessions,
         Timer::Webhooks,
+        Timer::Push,
     ];
 
     pub fn name(self) -> &'static str {
@@ -46,6 +49,7 @@ impl Timer {
             Timer::Trim => "trim",
             Timer::Sessions => "sessions",
             Timer::Webhooks => "webhooks",
+            Timer::Push => "push",
         }
     }
 

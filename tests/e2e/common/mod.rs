@@ -8,6 +8,7 @@ mod evict;
 mod idp;
 mod objects;
 mod process;
+mod push_service;
 pub mod receiver;
 mod server;
 mod state;
@@ -29,6 +30,7 @@ use serde_json::{json, Map, Value};
 pub use endpoint::{dm_id, per_endpoint, with_token, Endpoint, EndpointCase, Target};
 pub use idp::{key_set, Idp, IdpKey};
 pub use objects::write_object;
+pub use push_service::{vapid_keys, Browser, PushService, Pushed, VAPID_SUBJECT};
 pub use server::{Killed, Server};
 pub use state::{new_state_dir, unpack_fixture};
 pub use ws::{handshake_status, Ws};
@@ -39,13 +41,20 @@ pub type TestResult = Result<(), Failed>;
 static SERVER: OnceLock<Server> = OnceLock::new();
 
 /// `[vars]` of the shared server that differ from `wrangler.toml`: a small org event window
-/// so resuming beyond it can be tested with a handful of events.
+/// so resuming beyond it can be tested with a handful of events, and a VAPID key pair for
+/// the Web Push trials (`push.rs`; harmless elsewhere: nobody else subscribes).
 pub const ORG_EVENT_RETENTION: u64 = 5;
 
 /// Starts the server shared by all trials of this run.
 pub fn start_shared() -> Result<&'static Server, String> {
     let retention = ORG_EVENT_RETENTION.to_string();
-    let server = Server::try_start(&[("ORG_EVENT_RETENTION", &retention)])?;
+    let (public, private) = vapid_keys();
+    let server = Server::try_start(&[
+        ("ORG_EVENT_RETENTION", &retention),
+        ("VAPID_PUBLIC_KEY", &public),
+        ("VAPID_PRIVATE_KEY", &private),
+        ("VAPID_SUBJECT", VAPID_SUBJECT),
+    ])?;
     Ok(SERVER.get_or_init(|| server))
 }
 
