@@ -566,6 +566,67 @@ function startEvents() {
   });
 }
 
+// ---- webhook log ------------------------------------------------------------------------
+// What the Worker's webhooks delivered, as seen by the local receiver that `WEBHOOKS=1 make
+// dev` starts (scripts/webhook-receiver.mjs): GET /events is polled every 2 s. Another
+// receiver: ?webhooks=<its /events URL>. No answer: a one-line hint instead of the list.
+
+const WEBHOOK_EVENTS_URL = new URLSearchParams(location.search).get("webhooks") ?? "http://127.0.0.1:8788/events";
+const webhooksShown = new Set(); // webhook-ids already listed
+
+/** One line about an event's data (the full data is the row's tooltip). */
+function webhookSummary(type, d = {}) {
+  const clip = (t, n = 60) => (t.length > n ? `${t.slice(0, n - 1)}…` : t);
+  switch (type) {
+    case "message.created":
+      return `#${d.conversation_id} ${d.sender?.name ?? d.sender?.id ?? "?"}: ${clip(String(d.content ?? ""))}`;
+    case "user.online":
+    case "user.offline":
+      return d.user_id;
+    case "conversation.occupied":
+      return `#${d.conversation_id}${d.users ? ` (${d.users.length} online)` : ""}`;
+    case "conversation.vacated":
+      return `#${d.conversation_id}`;
+    case "notification.created":
+    case "notification.undelivered":
+      return `${d.user_id}: ${clip(String(d.notification?.title ?? d.notification?.id ?? ""))}`;
+    case "notification.read":
+      return `${d.user_id}: ${d.notification_ids?.length ?? 0} read`;
+    default:
+      return clip(JSON.stringify(d));
+  }
+}
+
+async function pollWebhooks() {
+  let list = null;
+  try {
+    const resp = await fetch(WEBHOOK_EVENTS_URL, { cache: "no-store" });
+    if (resp.ok) list = await resp.json();
+  } catch {
+    /* no receiver */
+  }
+  $("#webhook-hint").hidden = Array.isArray(list);
+  $("#webhooks").hidden = !Array.isArray(list);
+  for (const e of Array.isArray(list) ? list : []) {
+    if (webhooksShown.has(e.id)) continue;
+    webhooksShown.add(e.id);
+    const when = new Date(e.timestamp);
+    // Newest first, like the org events.
+    $("#webhooks").prepend(
+      h(
+        "li",
+        { class: "webhook", dataset: { id: e.id, type: e.type }, title: JSON.stringify(e.data) },
+        h("time", { datetime: e.timestamp }, isNaN(when) ? "" : when.toLocaleTimeString()),
+        h("strong", {}, e.type),
+        " ",
+        h("span", { class: "summary" }, webhookSummary(e.type, e.data ?? {})),
+      ),
+    );
+  }
+  setTimeout(pollWebhooks, 2000);
+}
+pollWebhooks();
+
 // ---- wiring ------------------------------------------------------------------------------
 
 $("#sign-in").addEventListener("submit", (e) => {

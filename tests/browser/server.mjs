@@ -1,7 +1,10 @@
 // Starts the Worker under `wrangler dev` for browser tests: fresh local state under
 // target/browser-state/, a free port, D1 migrations applied first (like tests/e2e), and a
 // stop() that ends wrangler and everything it started (its own process group).
+// startWebhookReceiver() runs scripts/webhook-receiver.mjs on a free port, with the two vars
+// that point the Worker's webhooks at it (pass them to startServer).
 import { execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -12,7 +15,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 const READY_MS = Number(process.env.E2E_READY_TIMEOUT_SECS ?? 240) * 1000;
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -125,4 +128,43 @@ export async function startServer(vars = {}) {
   const tail = server.logTail();
   await server.stop({ keepLog: true });
   throw new Error(`wrangler dev did not become ready (exit: ${exited})\n${tail}`);
+}
+
+/**
+ * Starts scripts/webhook-receiver.mjs on a free port with a fresh secret. Returns
+ * {eventsUrl, vars: {WEBHOOK_URL, WEBHOOK_SECRET} (for startServer), events(), stop()}.
+ */
+export async function startWebhookReceiver() {
+  const port = await freePort();
+  const secret = `whsec_${randomBytes(32).toString("base64")}`;
+  const base = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, [join(ROOT, "scripts", "webhook-receiver.mjs")], {
+    env: { ...process.env, WEBHOOK_SECRET: secret, WEBHOOK_RECEIVER_PORT: String(port) },
+    stdio: "ignore",
+  });
+  let exited = null;
+  child.on("exit", (code, signal) => (exited = signal ?? code));
+  const receiver = {
+    eventsUrl: `${base}/events`,
+    vars: { WEBHOOK_URL: `${base}/`, WEBHOOK_SECRET: secret },
+    async events() {
+      return (await fetch(`${base}/events`)).json();
+    },
+    async stop() {
+      if (exited !== null) return;
+      const gone = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await gone;
+    },
+  };
+  for (let i = 0; i < 100 && exited === null; i++) {
+    try {
+      await receiver.events();
+      return receiver;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await receiver.stop();
+  throw new Error(`the webhook receiver did not start (exit: ${exited})`);
 }
