@@ -20,14 +20,34 @@ pub trait EventLog {
 /// than `window` events behind it, or behind the oldest stored event (the window is only
 /// configuration; what was dropped is what counts).
 pub fn resume(log: &impl EventLog, since: u64, window: u64) -> Vec<String> {
+    match missed(log, since, window) {
+        Missed::Events { frames, last_seq } => {
+            let mut frames = frames;
+            frames.push(ServerFrame::Resumed { since, last_seq }.to_text());
+            frames
+        }
+        Missed::TooMany { last_seq } => vec![ServerFrame::ResyncRequired { last_seq }.to_text()],
+    }
+}
+
+/// What a stream holds after `since`: the frames (seq `since + 1` onwards, in order), or too
+/// many (or unknown) ones to replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missed {
+    Events { frames: Vec<String>, last_seq: u64 },
+    TooMany { last_seq: u64 },
+}
+
+/// The rule behind [`resume`], for callers that are not a client's resume (a session's
+/// pull of what a lost hand-off missed).
+pub fn missed(log: &impl EventLog, since: u64, window: u64) -> Missed {
     let last_seq = log.last_seq();
     let dropped = since < last_seq && since + 1 < log.first_seq();
     if since > last_seq || last_seq - since > window || dropped {
-        return vec![ServerFrame::ResyncRequired { last_seq }.to_text()];
+        return Missed::TooMany { last_seq };
     }
-    let mut frames = log.events_after(since, window);
-    frames.push(ServerFrame::Resumed { since, last_seq }.to_text());
-    frames
+    let frames = log.events_after(since, window);
+    Missed::Events { frames, last_seq }
 }
 
 #[cfg(test)]

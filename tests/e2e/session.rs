@@ -61,6 +61,34 @@ pub fn say_on(ws: &mut Ws, conv: &str, text: &str) -> Result<Value, String> {
     ws.recv_until("ack")
 }
 
+/// Bob on a plain room socket, then Ann's session joining the same room: the start of the
+/// trials that watch a session from a room socket.
+struct Watched {
+    ann: String,
+    bob: String,
+    room: String,
+    plain: Ws,
+    sess: Ws,
+    /// Ann's `joined` frame.
+    joined: Value,
+}
+
+fn watched(s: &Server) -> Result<Watched, String> {
+    let (ann, bob) = users2();
+    let room = room_with(s, &[&ann, &bob]);
+    let (plain, _) = join(s, &room, &bob)?;
+    let (mut sess, _) = session(s, &ann)?;
+    let joined = join_on(&mut sess, &room, None)?;
+    Ok(Watched {
+        ann,
+        bob,
+        room,
+        plain,
+        sess,
+        joined,
+    })
+}
+
 /// A message through the server API.
 pub fn post(s: &Server, conv: &str, sender: &str, text: &str) -> Value {
     let body = json!({"sender": {"id": sender}, "content": text});
@@ -118,11 +146,12 @@ fn session_follows_three_conversations_in_order(s: &Server) -> TestResult {
 }
 
 fn message_on_the_session_reaches_a_room_socket_acked_once(s: &Server) -> TestResult {
-    let (ann, bob) = users2();
-    let room = room_with(s, &[&ann, &bob]);
-    let (mut plain, _) = join(s, &room, &bob)?;
-    let (mut sess, _) = session(s, &ann)?;
-    join_on(&mut sess, &room, None)?;
+    let Watched {
+        room,
+        mut plain,
+        mut sess,
+        ..
+    } = watched(s)?;
     let ack = say_on(&mut sess, &room, "from the session")?;
     assert_eq!(
         (&ack["seq"], &ack["request_id"]),
@@ -304,11 +333,13 @@ fn the_join_limit_is_enforced(s: &Server) -> TestResult {
 }
 
 fn session_is_a_device_in_presence(s: &Server) -> TestResult {
-    let (ann, bob) = users2();
-    let room = room_with(s, &[&ann, &bob]);
-    let (mut plain, _) = join(s, &room, &bob)?;
-    let (mut sess, _) = session(s, &ann)?;
-    let joined = join_on(&mut sess, &room, None)?;
+    let Watched {
+        ann,
+        bob,
+        mut plain,
+        joined,
+        ..
+    } = watched(s)?;
     let mut names: Vec<(String, u64)> = joined["presence"]
         .as_array()
         .into_iter()
@@ -333,11 +364,14 @@ fn session_is_a_device_in_presence(s: &Server) -> TestResult {
 }
 
 fn quick_reconnect_of_a_session_emits_nothing(s: &Server) -> TestResult {
-    let (ann, bob) = users2();
-    let room = room_with(s, &[&ann, &bob]);
-    let (mut plain, _) = join(s, &room, &bob)?;
-    let (mut sess, _) = session(s, &ann)?;
-    join_on(&mut sess, &room, None)?;
+    let Watched {
+        ann,
+        bob,
+        room,
+        mut plain,
+        sess,
+        ..
+    } = watched(s)?;
     assert_eq!(plain.recv_type("user_status")?["status"], "online");
     sess.close();
     let (mut sess, _) = session(s, &ann)?;
@@ -350,11 +384,14 @@ fn quick_reconnect_of_a_session_emits_nothing(s: &Server) -> TestResult {
 }
 
 fn typing_crosses_both_ways_but_not_to_the_typer(s: &Server) -> TestResult {
-    let (ann, bob) = users2();
-    let room = room_with(s, &[&ann, &bob]);
-    let (mut plain, _) = join(s, &room, &bob)?;
-    let (mut sess, _) = session(s, &ann)?;
-    join_on(&mut sess, &room, None)?;
+    let Watched {
+        ann,
+        bob,
+        room,
+        mut plain,
+        mut sess,
+        ..
+    } = watched(s)?;
     plain.recv_type("user_status")?;
     sess.send_json(&json!({"type": "typing", "conversation_id": room, "is_typing": true}))?;
     let t = plain.recv_type("typing_indicator")?;
@@ -395,11 +432,14 @@ fn slash_ws_is_a_session_and_ws_id_is_the_dm(s: &Server) -> TestResult {
 /// the next frame a room socket gets is the user's `user_status` offline, and the presence
 /// API no longer lists them.
 fn a_closed_session_leaves_presence_after_the_grace(s: &Server) -> TestResult {
-    let (ann, bob) = users2();
-    let room = room_with(s, &[&ann, &bob]);
-    let (mut plain, _) = join(s, &room, &bob)?;
-    let (mut sess, _) = session(s, &ann)?;
-    join_on(&mut sess, &room, None)?;
+    let Watched {
+        ann,
+        bob,
+        room,
+        mut plain,
+        sess,
+        ..
+    } = watched(s)?;
     assert_eq!(plain.recv_type("user_status")?["status"], "online");
     sess.close();
     let offline = plain.recv()?;

@@ -79,7 +79,7 @@ pub fn grace(sql: &SqlStorage) -> Vec<GraceRow> {
     .unwrap_or_default()
 }
 
-pub fn in_grace(sql: &SqlStorage, user_id: &str) -> bool {
+fn in_grace(sql: &SqlStorage, user_id: &str) -> bool {
     #[derive(Deserialize)]
     struct Row {
         #[allow(dead_code)]
@@ -110,6 +110,9 @@ pub struct Hub {
     /// Rooms only: every frame broadcast here, kept for the room's session subscribers
     /// until the room hands it on (`room::handoff`). `None` where nothing is handed on.
     spill: RefCell<Option<Vec<Spilled>>>,
+    /// Whether the room has subscribed sessions right now: only then is a broadcast kept
+    /// (a room nobody follows by session pays nothing for sessions on its broadcast path).
+    keeping: std::cell::Cell<bool>,
 }
 
 /// A frame broadcast to an object's sockets, on its way to the sessions that follow it.
@@ -129,13 +132,23 @@ impl Hub {
             js,
             roster: RefCell::new(None),
             spill: RefCell::new(None),
+            keeping: std::cell::Cell::new(false),
         };
         (State::from(inner), hub)
     }
 
-    /// Keeps every broadcast for [`Hub::take_spilled`] (rooms, for their sessions).
+    /// Marks this object as one that sessions follow (rooms): broadcasts are kept for
+    /// [`Hub::take_spilled`] while [`Hub::keep`] says so.
     pub fn keep_for_sessions(&self) {
         self.spill.borrow_mut().get_or_insert_with(Vec::new);
+    }
+
+    /// Starts (a session subscribed) or stops (none is left) keeping broadcasts.
+    pub fn keep_while(&self, subscribed: bool) {
+        self.keeping.set(subscribed);
+        if !subscribed {
+            self.spill.borrow_mut().as_mut().map(Vec::clear);
+        }
     }
 
     /// Whether this object's sockets are joined by sessions too (rooms).
@@ -152,6 +165,9 @@ impl Hub {
     }
 
     fn keep(&self, seq: Option<u64>, text: &str, except_user: Option<&str>) {
+        if !self.keeping.get() {
+            return;
+        }
         if let Some(spill) = self.spill.borrow_mut().as_mut() {
             spill.push(Spilled {
                 event: crate::domain::session::Event {
@@ -257,21 +273,30 @@ pub fn opened(
 ) -> Result<()> {
     let (ws, att) = new;
     hub.add(att.sid, &att.who);
-    match presence::on_open(others, in_grace(sql, &att.who.user_id)) {
-        OnOpen::AnnounceOnline => {
-            let who = &att.who;
-            let frame = ServerFrame::user_status(
-                &who.user_id,
-                (who.username(), who.display_name()),
-                true,
-                iso(now),
-            );
-            hub.broadcast(&frame.to_text(), Some(ws));
-        }
-        OnOpen::CancelGrace => cancel_grace(sql, &att.who.user_id)?,
-        OnOpen::Nothing => {}
+    if let Some(online) = arrived(sql, &att.who, others, now)? {
+        hub.broadcast(&online, Some(ws));
     }
     Ok(())
+}
+
+/// A device of `who` arrived (a socket here, or a session joining a room) with `others` of
+/// their devices already here: the `user_status` online to announce, if it is their first
+/// and they are not back within their grace window (which is then cancelled).
+pub fn arrived(
+    sql: &SqlStorage,
+    who: &Identity,
+    others: usize,
+    now: i64,
+) -> Result<Option<String>> {
+    match presence::on_open(others, in_grace(sql, &who.user_id)) {
+        OnOpen::AnnounceOnline => {
+            let names = (who.username(), who.display_name());
+            let frame = ServerFrame::user_status(&who.user_id, names, true, iso(now));
+            Ok(Some(frame.to_text()))
+        }
+        OnOpen::CancelGrace => cancel_grace(sql, &who.user_id).map(|_| None),
+        OnOpen::Nothing => Ok(None),
+    }
 }
 
 /// A socket closed or failed: the user's last one starts the grace window, whose deadline
@@ -312,7 +337,7 @@ pub fn start_grace(
 }
 
 /// `user` is back within the grace window: the pending offline is cancelled.
-pub fn cancel_grace(sql: &SqlStorage, user: &str) -> Result<()> {
+fn cancel_grace(sql: &SqlStorage, user: &str) -> Result<()> {
     sql.exec("DELETE FROM grace WHERE user_id = ?", Some(vec![s(user)]))?;
     Ok(())
 }

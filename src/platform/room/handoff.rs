@@ -90,6 +90,9 @@ impl ConversationRoom {
             .filter(|r| r.lease_until > now)
             .collect();
         if subs.is_empty() {
+            // Nobody follows by session any more: stop keeping broadcasts (a join starts
+            // again; nothing awaits between this read and this write).
+            self.core.hub.keep_while(false);
             return;
         }
         let conv = self.conversation_id();

@@ -21,6 +21,7 @@ use crate::platform::internal;
 use crate::platform::object::core::Core;
 use crate::platform::object::hub as live;
 use crate::platform::object::socket::{self, Attachment, Connect};
+use crate::platform::object::subscribers;
 use crate::platform::runtime::{new_id, now_ms};
 use store::{SqliteRoom, SCHEMA};
 
@@ -34,6 +35,8 @@ impl DurableObject for ConversationRoom {
     fn new(state: State, env: Env) -> Self {
         let core = Core::new(state, env, &SCHEMA, true);
         core.hub.keep_for_sessions();
+        let subscribed = !subscribers::all(&core.sql()).is_empty();
+        core.hub.keep_while(subscribed);
         ConversationRoom {
             core,
             relay: handoff::Relay::default(),

@@ -12,13 +12,11 @@ use super::ConversationRoom;
 use crate::domain::errors::{ErrorCode, FrameError};
 use crate::domain::identity::Identity;
 use crate::domain::ids::{Id, StreamKey};
-use crate::domain::presence::{self, OnOpen};
 use crate::domain::protocol::{decode, ServerFrame};
 use crate::domain::session::{
     tag, Answer, Devices, Event, Forward, Join, Joined, Position, Pull, Pulled, Removed, LEASE_MS,
 };
-use crate::domain::stream::{self, EventLog};
-use crate::domain::time::iso;
+use crate::domain::stream::{self, EventLog, Missed};
 use crate::platform::http::json as reply;
 use crate::platform::internal;
 use crate::platform::object::core::Hooks;
@@ -93,14 +91,9 @@ impl ConversationRoom {
             + subscribers::devices(&sql, user) as usize;
         let lease_until = now + LEASE_MS;
         subscribers::set(&sql, who, devices, lease_until)?;
-        match presence::on_open(others, hub::in_grace(&sql, user)) {
-            OnOpen::AnnounceOnline => {
-                let names = (who.username(), who.display_name());
-                let frame = ServerFrame::user_status(user, names, true, iso(now));
-                self.core.hub.broadcast_except_user(&frame.to_text(), user);
-            }
-            OnOpen::CancelGrace => hub::cancel_grace(&sql, user)?,
-            OnOpen::Nothing => {}
+        self.core.hub.keep_while(true);
+        if let Some(online) = hub::arrived(&sql, who, others, now)? {
+            self.core.hub.broadcast_except_user(&online, user);
         }
         self.occupancy().await;
         let state = &self.core.state;
@@ -157,7 +150,7 @@ impl ConversationRoom {
             reply: vec![tagged(&ServerFrame::error(e, request_id))],
             ..Default::default()
         };
-        let answer = match decode(&f.frame) {
+        let mut answer = match decode(&f.frame) {
             Err(r) => refuse(r.error, r.request_id),
             Ok(i) if !self.may_join(&f.who.user_id) => {
                 let e = FrameError::forbidden("not a member of this conversation");
@@ -177,19 +170,15 @@ impl ConversationRoom {
                     _ => vec![],
                 };
                 let reply = outcome.reply.iter().map(tagged).collect();
-                self.publish(&f.who.user_id, outcome).await;
+                self.publish(&f.who.user_id, outcome).await; // also hands it to the sessions
                 Answer {
                     reply,
                     events,
-                    last_seq: 0,
+                    ..Default::default()
                 }
             }
         };
-        let answer = Answer {
-            last_seq: self.store().last_seq(),
-            ..answer
-        };
-        self.relay().await;
+        answer.last_seq = self.store().last_seq();
         reply(200, &answer)
     }
 
@@ -199,17 +188,17 @@ impl ConversationRoom {
         }
         let conv = self.conversation_id();
         let store = self.store();
-        let last_seq = store.last_seq();
         let window = self.core.settings.resume_limit;
-        let mut frames = stream::resume(&store, p.since, window);
-        let answer = match frames.len() {
-            1 if frames[0].contains("\"resync_required\"") => Pulled {
-                resync: Some(tag(&frames[0], &conv)),
+        let answer = match stream::missed(&store, p.since, window) {
+            Missed::TooMany { last_seq } => Pulled {
+                resync: Some(tag(
+                    &ServerFrame::ResyncRequired { last_seq }.to_text(),
+                    &conv,
+                )),
                 last_seq,
                 ..Default::default()
             },
-            _ => {
-                frames.pop(); // the `resumed` marker: a pull is not a client's resume
+            Missed::Events { frames, last_seq } => {
                 let events = (p.since + 1..)
                     .zip(frames)
                     .map(|(seq, frame)| Event {
