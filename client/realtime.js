@@ -101,13 +101,15 @@ export class SeqTracker {
 }
 
 /**
- * The socket URL: base + path, with `since` (resume point) and optionally `token` in the
+ * The socket URL: base + path, with `since` (resume point), optionally `token`, and
+ * optionally `presence` ("batch": presence changes as `presence_update` batches) in the
  * query. `url` may be http(s) (turned into ws(s)) or ws(s).
  */
-export function buildUrl(url, path = "/", { since = null, token = null } = {}) {
+export function buildUrl(url, path = "/", { since = null, token = null, presence = null } = {}) {
   const u = new URL(path, url.replace(/^http/, "ws"));
   if (since !== null && since !== undefined) u.searchParams.set("since", String(since));
   else u.searchParams.delete("since");
+  if (presence) u.searchParams.set("presence", presence);
   if (token) u.searchParams.set("token", token);
   return u.toString();
 }
@@ -244,6 +246,9 @@ export class RealtimeClient {
     const target = buildUrl(this.url, this.path, {
       since,
       token: this.tokenIn === "query" ? token : null,
+      // A burst of joins (a deploy reconnecting a full room) arrives as a few batches; the
+      // client hands each entry on as the `user_status` it is (see `_receive`).
+      presence: this._presenceMode,
     });
     let ws;
     try {
@@ -422,6 +427,11 @@ export class RealtimeClient {
     }
   }
 
+  /** Room and org sockets take presence batches; a session's presence comes per conversation. */
+  get _presenceMode() {
+    return "batch";
+  }
+
   _receive(text) {
     let frame;
     try {
@@ -430,6 +440,10 @@ export class RealtimeClient {
       return;
     }
     if (!frame || typeof frame.type !== "string") return;
+    if (frame.type === "presence_update" && Array.isArray(frame.users)) {
+      for (const status of frame.users) if (status && status.type === "user_status") this._frame(status);
+      return;
+    }
     this._frame(frame);
   }
 
@@ -629,6 +643,10 @@ export class RealtimeSession extends RealtimeClient {
   leave(conversationId) {
     const conv = this.conversations.get(String(conversationId));
     return conv ? conv.leave() : Promise.resolve();
+  }
+
+  get _presenceMode() {
+    return null;
   }
 
   _frame(frame) {

@@ -27,7 +27,7 @@ test("connects with the bearer subprotocol, queues while connecting, resolves ac
   const sent = rt.sendMessage("hi");
   await tick();
   const ws = last();
-  assert.equal(ws.url, "ws://test/ws/chat/c1/");
+  assert.equal(ws.url, "ws://test/ws/chat/c1/?presence=batch");
   assert.deepEqual(ws.protocols, ["realtime.v1", "bearer.jwt1"]);
   ws.open();
   ws.push({ type: "connection.established", user_id: "u", last_seq: 4 });
@@ -68,7 +68,7 @@ test("drops duplicate seqs, resumes with ?since= and resends unacknowledged mess
   assert.equal(rt.state, "closed");
   await new Promise((r) => setTimeout(r, 10));
   ws = last();
-  assert.equal(ws.url, "ws://test/ws/chat/c1/?since=3");
+  assert.equal(ws.url, "ws://test/ws/chat/c1/?since=3&presence=batch");
   ws.open();
   // The same frame (same client_msg_id and request_id) goes out again.
   assert.deepEqual(ws.frames()[0], first);
@@ -132,5 +132,26 @@ test("heartbeat sends the exact ping text", async () => {
   last().open();
   await new Promise((r) => setTimeout(r, 30));
   assert.ok(last().sent.includes(PING_TEXT));
+  rt.destroy();
+});
+
+test("asks for presence batches and hands each entry on as the user_status it is", async () => {
+  const rt = client();
+  const seen = [];
+  rt.on("user_status", (f) => seen.push(`${f.user_id}:${f.status}`));
+  await tick();
+  const ws = last();
+  assert.equal(new URL(ws.url).searchParams.get("presence"), "batch");
+  ws.open();
+  ws.push({ type: "connection.established", user_id: "u", last_seq: 0 });
+  ws.push({
+    type: "presence_update",
+    users: [
+      { type: "user_status", user_id: "a", status: "online", online_status: true },
+      { type: "user_status", user_id: "b", status: "offline", online_status: false },
+    ],
+  });
+  ws.push({ type: "user_status", user_id: "c", status: "online", online_status: true });
+  assert.deepEqual(seen, ["a:online", "b:offline", "c:online"]);
   rt.destroy();
 });

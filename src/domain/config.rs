@@ -22,6 +22,9 @@ pub struct Settings {
     pub max_sockets_per_user: usize,
     pub resume_limit: u64,
     pub presence_grace_ms: i64,
+    /// How long presence changes after one that was sent are held and sent together
+    /// (`domain::presence::Window`); 0 sends each at once.
+    pub presence_batch_ms: i64,
     pub org_event_retention: u64,
     pub allowed_origins: Vec<String>,
     /// Conversations one session socket may have joined at once (SPEC §9).
@@ -93,6 +96,13 @@ const PRESENCE_GRACE_MS: Number<i64> = Number {
     ok: |v| v >= 0,
     rule: "a whole number of at least 0",
 };
+const PRESENCE_BATCH_MS: Number<i64> = Number {
+    var: "PRESENCE_BATCH_MS",
+    default: 100,
+    text: "100",
+    ok: |v| (0..=10_000).contains(&v),
+    rule: "a whole number from 0 to 10000",
+};
 const MAX_JOINED_CONVERSATIONS: Number<usize> = Number {
     var: "MAX_JOINED_CONVERSATIONS",
     default: 100,
@@ -118,6 +128,7 @@ impl Default for Settings {
             max_sockets_per_user: MAX_SOCKETS_PER_USER.default,
             resume_limit: RESUME_LIMIT.default,
             presence_grace_ms: PRESENCE_GRACE_MS.default,
+            presence_batch_ms: PRESENCE_BATCH_MS.default,
             org_event_retention: ORG_EVENT_RETENTION.default,
             allowed_origins: Vec::new(),
             max_joined_conversations: MAX_JOINED_CONVERSATIONS.default,
@@ -285,6 +296,7 @@ impl Settings {
             max_sockets_per_user: r.number(&MAX_SOCKETS_PER_USER),
             resume_limit: r.number(&RESUME_LIMIT),
             presence_grace_ms: r.number(&PRESENCE_GRACE_MS),
+            presence_batch_ms: r.number(&PRESENCE_BATCH_MS),
             org_event_retention: r.number(&ORG_EVENT_RETENTION),
             allowed_origins: comma_list(r.text("ALLOWED_ORIGINS"))
                 .into_iter()

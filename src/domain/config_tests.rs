@@ -128,6 +128,7 @@ fn quoted_defaults_are_the_defaults() {
         "MAX_SOCKETS_PER_USER",
         "RESUME_LIMIT",
         "PRESENCE_GRACE_MS",
+        "PRESENCE_BATCH_MS",
         "ORG_EVENT_RETENTION",
         "MAX_JOINED_CONVERSATIONS",
     ];

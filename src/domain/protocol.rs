@@ -374,6 +374,12 @@ pub enum ServerFrame {
         online_status: bool,
         timestamp: String,
     },
+    /// Presence changes held together (`domain::presence::Window`), for sockets that asked
+    /// with `?presence=batch`: each entry is the `user_status` frame the other sockets get,
+    /// oldest first.
+    PresenceUpdate {
+        users: Vec<ServerFrame>,
+    },
     Notification {
         seq: u64,
         notification: NotificationView,

@@ -200,6 +200,19 @@ fn conversation_frames() {
         ServerFrame::user_status("u1", ("ann", "Ann"), false, TS.into()),
         r#"{"type":"user_status","user_id":"u1","username":"ann","user_name":"Ann","status":"offline","online_status":false,"timestamp":"2026-11-22T10:00:00.000Z"}"#,
     );
+    golden(
+        ServerFrame::PresenceUpdate {
+            users: vec![
+                ServerFrame::user_status("u1", ("ann", "Ann"), true, TS.into()),
+                ServerFrame::user_status("u2", ("bob", "Bob"), false, TS.into()),
+            ],
+        },
+        concat!(
+            r#"{"type":"presence_update","users":["#,
+            r#"{"type":"user_status","user_id":"u1","username":"ann","user_name":"Ann","status":"online","online_status":true,"timestamp":"2026-11-22T10:00:00.000Z"},"#,
+            r#"{"type":"user_status","user_id":"u2","username":"bob","user_name":"Bob","status":"offline","online_status":false,"timestamp":"2026-11-22T10:00:00.000Z"}]}"#
+        ),
+    );
 }
 
 #[test]

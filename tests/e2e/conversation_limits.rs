@@ -21,6 +21,9 @@ pub const VARS: &[(&str, &str)] = &[
     ("RATE_BURST", "5"),
     ("MAX_FRAME_BYTES", "lots"),
     ("TEST_DROP_HANDOFF_SEQS", "2"),
+    // Presence changes after the first are held until the next broadcast flushes them
+    // (`presence_batch::burst_is_one_update`).
+    ("PRESENCE_BATCH_MS", "10000"),
 ];
 pub const BURST: u64 = 5;
 

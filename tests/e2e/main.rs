@@ -32,6 +32,7 @@ mod jwks;
 mod org;
 mod org_presence;
 mod outbox;
+mod presence_batch;
 mod push;
 mod reads;
 mod recovery;
@@ -68,6 +69,7 @@ fn main() {
     trials.extend(org::trials());
     trials.extend(org_presence::trials());
     trials.extend(outbox::trials());
+    trials.extend(presence_batch::trials());
     trials.extend(push::trials());
     trials.extend(reads::trials());
     trials.extend(recovery::trials());

@@ -206,7 +206,12 @@ impl Core {
         let now = now_ms();
         let (ws, att, resp) = socket::accept(&self.state, conn, &self.settings, now)?;
         if self.presence {
-            hub::opened(&self.hub, &self.sql(), (&ws, &att), others, now)?;
+            let window = (now, self.settings.presence_batch_ms);
+            if let Some(at) = hub::opened(&self.hub, &self.sql(), (&ws, &att), others, window)? {
+                self.timers
+                    .schedule(&self.state, Timer::Presence, at)
+                    .await?;
+            }
         }
         self.timers
             .schedule(&self.state, Timer::Expiry, att.who.expires_at_ms())
@@ -303,7 +308,11 @@ impl Core {
         for timer in self.timers.take_due(&sql, now)? {
             let next = match timer {
                 Timer::Outbox => outbox::drain(&sql, &self.env, now).await,
-                Timer::Grace => Ok(hub::expire(&self.state, &self.hub, &sql, now)),
+                Timer::Grace => self.expire_grace(&sql, now),
+                Timer::Presence => {
+                    self.hub.flush_presence(now);
+                    Ok(None)
+                }
                 Timer::Expiry => Ok(self.close_expired(now)),
                 Timer::Trim => own.trim(&sql, now),
                 Timer::Sessions => own.sessions(now).await,
@@ -323,6 +332,26 @@ impl Core {
         }
         self.timers.rearm(&self.state).await?;
         Response::ok("")
+    }
+
+    /// [`Timer::Grace`]: users whose grace ran out go offline (held with other presence).
+    fn expire_grace(&self, sql: &SqlStorage, now: i64) -> NextRun {
+        let window = (now, self.settings.presence_batch_ms);
+        let (next, flush_at) = hub::expire(&self.state, &self.hub, sql, window);
+        if let Some(at) = flush_at {
+            timers::queue(sql, Timer::Presence, at)?;
+        }
+        Ok(next)
+    }
+
+    /// A presence change that is not a socket's (a session's devices): sent or held as
+    /// [`hub::Hub::announce`] decides, with the flush scheduled.
+    pub async fn announce(&self, status: (String, Option<&str>), now: i64) -> Result<()> {
+        let window = self.settings.presence_batch_ms;
+        match self.hub.announce(status, None, now, window) {
+            Some(at) => self.timers.schedule(&self.state, Timer::Presence, at).await,
+            None => Ok(()),
+        }
     }
 
     /// [`Timer::Webhooks`]: the object's own events first, then the queue; runs again at the

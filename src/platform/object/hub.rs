@@ -9,13 +9,15 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Result, SqlStorage, SqlStorageValue, State, WebSocket};
 
+use super::coalesce::{Held, Status};
 use super::socket::{self, Attachment};
 use super::subscribers;
 use crate::domain::config::Settings;
 use crate::domain::identity::Identity;
-use crate::domain::presence::{self, OnOpen};
+use crate::domain::presence::{self, Offer, OnOpen};
 use crate::domain::protocol::{PresenceEntry, ServerFrame};
 use crate::domain::time::iso;
+use crate::platform::runtime::now_ms;
 
 /// The grace table, as every object's schema creates it.
 pub const SCHEMA: &str =
@@ -113,6 +115,8 @@ pub struct Hub {
     /// Whether the room has subscribed sessions right now: only then is a broadcast kept
     /// (a room nobody follows by session pays nothing for sessions on its broadcast path).
     keeping: std::cell::Cell<bool>,
+    /// Presence changes waiting for their window to end (`coalesce`).
+    held: RefCell<Held>,
 }
 
 /// A frame broadcast to an object's sockets, on its way to the sessions that follow it.
@@ -133,6 +137,7 @@ impl Hub {
             roster: RefCell::new(None),
             spill: RefCell::new(None),
             keeping: std::cell::Cell::new(false),
+            held: RefCell::new(Held::default()),
         };
         (State::from(inner), hub)
     }
@@ -195,14 +200,58 @@ impl Hub {
         }
     }
 
+    /// A presence change (`joiner`: the socket whose opening it is): sent at once in a quiet
+    /// object, else held with the others; returns when the held changes must be flushed.
+    pub fn announce(
+        &self,
+        status: (String, Option<&str>),
+        joiner: Option<&WebSocket>,
+        now: i64,
+        window_ms: i64,
+    ) -> Option<i64> {
+        let (text, except_user) = status;
+        let status = Status {
+            text,
+            except_user: except_user.map(str::to_string),
+        };
+        let offer = self.held.borrow_mut().offer(status, joiner, now, window_ms);
+        match offer {
+            Offer::Now => {
+                self.flush_presence(now);
+                None
+            }
+            Offer::Hold(at) => at,
+        }
+    }
+
+    /// Sends the presence changes held (the window ended, or another frame goes out and
+    /// must not overtake them).
+    pub fn flush_presence(&self, now: i64) {
+        let sent = self
+            .held
+            .borrow_mut()
+            .flush(&self.js, now, self.keeping.get());
+        for s in sent {
+            self.keep(None, &s.text, s.except_user.as_deref());
+        }
+    }
+
+    fn flush_held(&self) {
+        if !self.held.borrow().is_empty() {
+            self.flush_presence(now_ms());
+        }
+    }
+
     /// A durable event (with its `seq`) to every socket; returns how many took it.
     pub fn broadcast_event(&self, text: &str, seq: Option<u64>) -> usize {
+        self.flush_held();
         self.keep(seq, text, None);
         js::broadcast(&self.js, text, &JsValue::UNDEFINED) as usize
     }
 
     /// One serialized frame to every socket (but `except`); returns how many took it.
     pub fn broadcast(&self, text: &str, except: Option<&WebSocket>) -> usize {
+        self.flush_held();
         self.keep(None, text, None);
         let except = except.map_or(JsValue::UNDEFINED, |ws| {
             let ws: &worker::web_sys::WebSocket = ws.as_ref();
@@ -214,6 +263,7 @@ impl Hub {
     /// One serialized frame to every socket but those of `user` (typing is not shown in the
     /// typer's own tabs).
     pub fn broadcast_except_user(&self, text: &str, user: &str) -> usize {
+        self.flush_held();
         self.keep(None, text, Some(user));
         js::broadcast_except_tag(&self.js, text, user) as usize
     }
@@ -263,20 +313,21 @@ fn load(state: &State) -> Members {
         .collect()
 }
 
-/// A socket of `who` was just accepted (`others` = that user's sockets before it).
+/// A socket of `who` was just accepted (`others` = that user's sockets before it). Returns
+/// when the presence changes held must be flushed (`Timer::Presence`), if they are held.
 pub fn opened(
     hub: &Hub,
     sql: &SqlStorage,
     new: (&WebSocket, &Attachment),
     others: usize,
-    now: i64,
-) -> Result<()> {
+    (now, window_ms): (i64, i64),
+) -> Result<Option<i64>> {
     let (ws, att) = new;
     hub.add(att.sid, &att.who);
-    if let Some(online) = arrived(sql, &att.who, others, now)? {
-        hub.broadcast(&online, Some(ws));
-    }
-    Ok(())
+    Ok(match arrived(sql, &att.who, others, now)? {
+        Some(online) => hub.announce((online, None), Some(ws), now, window_ms),
+        None => None,
+    })
 }
 
 /// A device of `who` arrived (a socket here, or a session joining a room) with `others` of
@@ -343,8 +394,14 @@ fn cancel_grace(sql: &SqlStorage, user: &str) -> Result<()> {
 }
 
 /// Ends grace windows that ran out; users with no socket back are announced offline.
-/// Returns the next deadline still pending.
-pub fn expire(state: &State, hub: &Hub, sql: &SqlStorage, now: i64) -> Option<i64> {
+/// Returns the next deadline still pending, and when held presence must be flushed.
+pub fn expire(
+    state: &State,
+    hub: &Hub,
+    sql: &SqlStorage,
+    (now, window_ms): (i64, i64),
+) -> (Option<i64>, Option<i64>) {
+    let mut flush_at = None;
     for g in grace(sql).into_iter().filter(|g| g.deadline <= now) {
         let _ = sql.exec(
             "DELETE FROM grace WHERE user_id = ?",
@@ -355,10 +412,11 @@ pub fn expire(state: &State, hub: &Hub, sql: &SqlStorage, now: i64) -> Option<i6
         if away {
             let frame =
                 ServerFrame::user_status(&g.user_id, (&g.username, &g.user_name), false, iso(now));
-            hub.broadcast(&frame.to_text(), None);
+            let at = hub.announce((frame.to_text(), None), None, now, window_ms);
+            flush_at = flush_at.or(at);
         }
     }
-    grace(sql).first().map(|g| g.deadline)
+    (grace(sql).first().map(|g| g.deadline), flush_at)
 }
 
 /// Users online now: open sockets and session devices per user, plus users inside their

@@ -4,6 +4,7 @@
 //! D1 copy with dead letters), [`idempotency`], [`transaction`], [`d1`] (reads for the HTTP API)
 //! [`subscribers`] (the sessions following a room) and [`webhooks`] (the webhook queue).
 
+pub mod coalesce;
 pub mod core;
 pub mod d1;
 pub mod event_log;

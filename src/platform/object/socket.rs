@@ -16,6 +16,8 @@ use crate::domain::protocol::{decode, ClientFrame, Incoming, ServerFrame, PING_T
 use crate::platform::http::refuse_socket;
 use crate::platform::internal;
 
+use super::coalesce::BATCH_TAG;
+
 /// What each socket carries through hibernation: who it is and its rate state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Attachment {
@@ -38,6 +40,8 @@ pub struct Connect {
     pub stream_id: String,
     pub since: Option<u64>,
     pub session: bool,
+    /// `?presence=batch`: presence changes come as `presence_update` batches.
+    pub presence_batch: bool,
 }
 
 impl Connect {
@@ -57,11 +61,15 @@ impl Connect {
             .find(|(k, _)| k == "since")
             .and_then(|(_, v)| v.parse().ok());
         let session = url.query_pairs().any(|(k, v)| k == "session" && v == "1");
+        let presence_batch = url
+            .query_pairs()
+            .any(|(k, v)| k == "presence" && v == "batch");
         Ok(Some(Connect {
             who,
             stream_id,
             since,
             session,
+            presence_batch,
         }))
     }
 
@@ -90,7 +98,11 @@ pub fn accept(
     now_ms: i64,
 ) -> Result<(WebSocket, Attachment, Response)> {
     let pair = WebSocketPair::new()?;
-    state.accept_websocket_with_tags(&pair.server, &[conn.who.user_id.as_str()]);
+    let user = conn.who.user_id.as_str();
+    match conn.presence_batch {
+        true => state.accept_websocket_with_tags(&pair.server, &[user, BATCH_TAG]),
+        false => state.accept_websocket_with_tags(&pair.server, &[user]),
+    }
     let mut who = conn.who.clone();
     let claim = who.orgs.contains(&conn.stream_id);
     who.orgs.clear(); // checked at connect; kept out to keep the attachment small

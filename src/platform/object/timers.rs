@@ -1,5 +1,5 @@
 //! The timer queue behind an object's single alarm. Every delayed piece of work (outbox drain,
-//! presence grace, token expiry, retention trims, webhooks) is a named timer with a due time in the
+//! presence grace and batches, token expiry, retention trims, webhooks) is a named timer with a due time in the
 //! object's SQLite; the alarm is always set for the earliest one. When the alarm fires, each
 //! due timer runs on its own: one that fails is logged and tried again a little later, and the
 //! alarm is armed again whatever happened, so no timer can stop the others.
@@ -28,10 +28,12 @@ pub enum Timer {
     Webhooks,
     /// Web Push (SPEC §11): an inbox sends queued pushes and retries failed ones.
     Push,
+    /// Send the presence changes held for their window (`object::coalesce`).
+    Presence,
 }
 
 impl Timer {
-    pub const ALL: [Timer; 7] = [
+    pub const ALL: [Timer; 8] = [
         Timer::Outbox,
         Timer::Grace,
         Timer::Expiry,
@@ -39,6 +41,7 @@ impl Timer {
         Timer::Sessions,
         Timer::Webhooks,
         Timer::Push,
+        Timer::Presence,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +53,7 @@ impl Timer {
             Timer::Sessions => "sessions",
             Timer::Webhooks => "webhooks",
             Timer::Push => "push",
+            Timer::Presence => "presence",
         }
     }
 

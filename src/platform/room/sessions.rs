@@ -93,7 +93,7 @@ impl ConversationRoom {
         subscribers::set(&sql, who, devices, lease_until)?;
         self.core.hub.keep_while(true);
         if let Some(online) = hub::arrived(&sql, who, others, now)? {
-            self.core.hub.broadcast_except_user(&online, user);
+            self.core.announce((online, Some(user)), now).await?;
         }
         self.occupancy().await;
         let state = &self.core.state;
