@@ -93,6 +93,33 @@ fn offered_protocol(req: &Request) -> Result<Option<String>> {
     .protocol)
 }
 
+/// The query the object gets: only `since`, `presence` and the session marker travel on (the
+/// token must not reach the object or its logs). `None` when `since` is not a number or
+/// `presence` is not `batch`.
+fn forwarded_query(url: &Url, session: bool) -> Option<String> {
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let since = param("since");
+    let presence = param("presence");
+    if since.as_deref().is_some_and(|s| s.parse::<u64>().is_err())
+        || presence.as_deref().is_some_and(|p| p != "batch")
+    {
+        return None;
+    }
+    let parts: Vec<String> = [
+        since.map(|s| format!("since={s}")),
+        session.then(|| internal::SESSION_QUERY.to_string()),
+        presence.map(|_| "presence=batch".to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    Some(parts.join("&"))
+}
+
 /// Verifies the token, resolves the stream and forwards the upgrade to its object.
 async fn open_socket(
     req: &Request,
@@ -121,21 +148,11 @@ async fn open_socket(
     let Some(stream) = stream_for(&who, socket.clone()) else {
         return refuse_socket(Close::BadRequest, protocol);
     };
-    // Only `since` travels on: the token must not reach the object or its logs.
-    let since = url
-        .query_pairs()
-        .find(|(k, _)| k == "since")
-        .map(|(_, v)| v.into_owned());
-    if since.as_deref().is_some_and(|s| s.parse::<u64>().is_err()) {
-        return refuse_socket(Close::BadRequest, protocol);
-    }
     let session = matches!(socket, SocketRoute::Session);
-    let query = match (since, session) {
-        (Some(s), true) => Some(format!("since={s}&{}", internal::SESSION_QUERY)),
-        (Some(s), false) => Some(format!("since={s}")),
-        (None, true) => Some(internal::SESSION_QUERY.to_string()),
-        (None, false) => None,
+    let Some(query) = forwarded_query(&url, session) else {
+        return refuse_socket(Close::BadRequest, protocol);
     };
+    let query = (!query.is_empty()).then_some(query);
     let resp = internal::open_socket(env, &stream, &who, query.as_deref()).await?;
     // When `bearer.<jwt>` is the only offer, `protocol` is that offer: browsers fail a
     // handshake whose offered protocols get no answer, and echoing the token to the client
