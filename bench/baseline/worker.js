@@ -6,10 +6,17 @@ export class Room {
   constructor(state) {
     this.state = state;
     this.seq = 0;
+    // Random per instance, like the service's x-rt-instance: a new value after a silence
+    // means the runtime evicted this object and built it again (hibernation observed).
+    this.instance = crypto.randomUUID();
   }
 
   async fetch(request) {
     const url = new URL(request.url);
+    if (request.method === "GET") {
+      const headers = { "x-rt-instance": this.instance };
+      return Response.json({ users: [], instance: this.instance }, { headers });
+    }
     if (request.method === "POST") {
       const body = await request.json();
       const message = this.broadcast(body.content, body.sender?.id ?? "api", url.pathname.split("/")[3]);
@@ -75,6 +82,9 @@ export default {
     }
     if (parts[0] === "api" && parts[1] === "conversations" && parts[2]) {
       if (request.method === "PUT" && parts[3] === "members") return Response.json({ ok: true });
+      if (request.method === "GET" && parts[3] === "presence") {
+        return env.ROOM.get(env.ROOM.idFromName(parts[2])).fetch(request);
+      }
       if (request.method === "POST" && parts[3] === "messages") {
         return env.ROOM.get(env.ROOM.idFromName(parts[2])).fetch(request);
       }

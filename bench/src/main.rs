@@ -3,8 +3,9 @@
 //! ```text
 //! edge-realtime-bench all --root R --service-config C --service-script S --baseline-config C
 //!     --baseline-script S --state D --out F.json [--md BENCHMARKS.md]
-//! edge-realtime-bench fanout|publish|connect|idle --port P [--root R] [options]
-//!     (fanout: [--mode room|session] [--pids P1,P2] for the server's CPU time)
+//! edge-realtime-bench fanout|publish|connect|idle|connect-all|storm --port P [--root R] [options]
+//!     (fanout: [--mode room|session] [--pids P1,P2] for the server's CPU time; idle: --pids
+//!     for memory; connect-all/storm: --n S, storm: --resume false for a target without replay)
 //! edge-realtime-bench sessions (--service-config C --service-script S --state D | --port P
 //!     [--pids P1,P2]) [--root R] [--rounds 2] [--n 100] [--messages 200] [--rates 20,100]
 //! edge-realtime-bench report --in F.json --md BENCHMARKS.md
@@ -15,13 +16,16 @@
 mod common;
 mod conn;
 mod cpu;
+mod crowd;
 mod fanout;
+mod idle;
 mod publish;
 mod report;
 mod run;
 mod server;
 mod sessions;
 mod stats;
+mod storm;
 mod ws;
 
 use std::collections::HashMap;
@@ -68,12 +72,39 @@ impl Args {
     }
 }
 
-fn plan(a: &Args) -> Result<Plan, String> {
-    let subs = a
-        .str("subs", "10,100,500,1000")
+/// A comma-separated list of sizes (`none` or empty: no entries).
+fn sizes(a: &Args, key: &str, default: &str) -> Result<Vec<usize>, String> {
+    a.str(key, default)
         .split(',')
-        .map(|s| s.trim().parse().map_err(|_| format!("--subs: {s}")))
-        .collect::<Result<_, _>>()?;
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && *s != "none")
+        .map(|s| s.parse().map_err(|_| format!("--{key}: {s}")))
+        .collect()
+}
+
+/// `--connect-all`, `--storm`, `--storm-parallel`, `--storm-messages` (each of before / while
+/// down / after; twice that many go out during the reconnect), `--drain-secs`.
+fn storm_plan(a: &Args) -> Result<storm::Plan, String> {
+    let m = a.num("storm-messages", 5)?;
+    Ok(storm::Plan {
+        connect_all: sizes(a, "connect-all", "100,500")?,
+        storm_subs: a.num("storm", 1000)?,
+        opts: storm::Opts {
+            subs: 0,
+            parallel: a.num("storm-parallel", 0)?,
+            before: m,
+            gap: m,
+            during: 2 * m,
+            during_gap: Duration::from_millis(100),
+            after: m,
+            resume: a.str("resume", "true") == "true",
+            drain: Duration::from_secs(a.num("drain-secs", 30)?),
+        },
+    })
+}
+
+fn plan(a: &Args) -> Result<Plan, String> {
+    let subs = sizes(a, "subs", "10,100,500,1000")?;
     let cpus = a.str("server-cpus", "1");
     Ok(Plan {
         rounds: a.num("rounds", 3)?,
@@ -94,8 +125,13 @@ fn plan(a: &Args) -> Result<Plan, String> {
         },
         light_rate: a.num("light-rate", 20.0)?,
         connect_n: a.num("connect", 200)?,
-        idle_n: a.num("idle", 200)?,
-        idle_for: Duration::from_secs(a.num("idle-secs", 10)?),
+        idle: idle::Opts {
+            n: a.num("idle", 200)?,
+            parallel: a.num("parallel", 32)?,
+            idle_for: Duration::from_secs(a.num("idle-secs", 15)?),
+            samples: a.num("idle-samples", 12)?,
+        },
+        storms: storm_plan(a)?,
         bound: Duration::from_secs(a.num("bound-secs", 180)?),
         server_cpus: (cpus != "none").then_some(cpus),
     })
@@ -185,7 +221,17 @@ async fn single(cmd: &str, a: &Args) -> Result<Value, String> {
             }
             "publish" => publish::run(&t, &p.publish).await,
             "connect" => conn::connect(&t, p.connect_n, p.fanout.parallel).await,
-            "idle" => conn::idle(&t, p.idle_n, p.fanout.parallel, p.idle_for, &pids(a)).await,
+            "idle" => idle::idle(&t, &p.idle, &pids(a)).await,
+            "connect-all" | "storm" => {
+                let o = storm::Opts {
+                    subs: a.num("n", 1000)?,
+                    ..p.storms.opts.clone()
+                };
+                match cmd {
+                    "storm" => storm::storm(&t, &o).await,
+                    _ => storm::connect_all(&t, &o).await,
+                }
+            }
             _ => Err(format!("unknown subcommand {cmd}")),
         }
     };
@@ -210,7 +256,10 @@ async fn all(a: &Args) -> Result<Value, String> {
             "rounds": p.rounds, "subs": p.subs, "messages": p.fanout.messages, "rate": p.fanout.rate,
             "light_rate": p.light_rate,
             "publish_concurrency": p.publish.concurrency, "publish_per_task": p.publish.per_task,
-            "connect": p.connect_n, "idle": p.idle_n, "idle_s": p.idle_for.as_secs(),
+            "connect": p.connect_n, "idle": p.idle.n, "idle_s": p.idle.idle_for.as_secs(),
+            "idle_samples": p.idle.samples, "connect_all": p.storms.connect_all,
+            "storm": p.storms.storm_subs, "storm_parallel": p.storms.opts.parallel,
+            "storm_messages": [p.storms.opts.before, p.storms.opts.gap, p.storms.opts.during, p.storms.opts.after],
             "bound_s": p.bound.as_secs(), "server_cpus": p.server_cpus,
         },
     });
@@ -259,9 +308,11 @@ async fn main_inner(argv: &[String]) -> Result<(), String> {
             let text = std::fs::read_to_string(&path).map_err(|e| format!("{path:?}: {e}"))?;
             serde_json::from_str(&text).map_err(|e| e.to_string())?
         }
-        "fanout" | "publish" | "connect" | "idle" => single(cmd, &args).await?,
+        "fanout" | "publish" | "connect" | "idle" | "connect-all" | "storm" => {
+            single(cmd, &args).await?
+        }
         _ => return Err(
-            "usage: edge-realtime-bench all|sessions|fanout|publish|connect|idle|report [--option value]..."
+            "usage: edge-realtime-bench all|sessions|fanout|publish|connect|idle|connect-all|storm|report [--option value]..."
                 .into(),
         ),
     };

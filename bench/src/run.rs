@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::common::Target;
 use crate::server::{Server, Spec};
-use crate::{conn, fanout, publish};
+use crate::{conn, fanout, idle, publish, storm};
 
 /// What `all` runs.
 pub struct Plan {
@@ -22,8 +22,10 @@ pub struct Plan {
     pub light_rate: f64,
     pub publish: publish::Opts,
     pub connect_n: usize,
-    pub idle_n: usize,
-    pub idle_for: Duration,
+    /// Run first, on the fresh process (`idle.rs`).
+    pub idle: idle::Opts,
+    /// Connect-all and the reconnect storm, run last (`storm.rs`).
+    pub storms: storm::Plan,
     pub bound: Duration,
     pub server_cpus: Option<String>,
 }
@@ -87,13 +89,18 @@ async fn target(paths: &Paths, plan: &Plan, name: &str) -> Value {
         Err(e) => return json!({ "error": e }),
     };
     let t = Target::local(&paths.root, server.port);
-    let out = scenarios(&t, &server, plan).await;
+    let out = scenarios(&t, &server, plan, is_service).await;
     server.stop();
     out
 }
 
-async fn scenarios(t: &Target, server: &Server, plan: &Plan) -> Value {
+async fn scenarios(t: &Target, server: &Server, plan: &Plan, replays: bool) -> Value {
     let mut out = Map::new();
+    // Memory per idle socket is measured on the fresh process, before anything else ran.
+    let pids = server.workerd_pids();
+    let idle = idle::idle(t, &plan.idle, &pids);
+    out.insert("idle".into(), bounded(plan, "idle", idle).await);
+    settle().await;
     for &subs in &plan.subs {
         let o = fanout::Opts {
             subs,
@@ -123,9 +130,7 @@ async fn scenarios(t: &Target, server: &Server, plan: &Plan) -> Value {
     let conn = conn::connect(t, plan.connect_n, plan.fanout.parallel);
     out.insert("connect".into(), bounded(plan, "connect", conn).await);
     settle().await;
-    let pids = server.workerd_pids();
-    let idle = conn::idle(t, plan.idle_n, plan.fanout.parallel, plan.idle_for, &pids);
-    out.insert("idle".into(), bounded(plan, "idle", idle).await);
+    storm::scenarios(t, &plan.storms, replays, plan.bound, &mut out).await;
     Value::Object(out)
 }
 
