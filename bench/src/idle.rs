@@ -228,3 +228,27 @@ async fn subscribe_one(mut ws: Ws, n: usize, mut stop: watch::Receiver<bool>) ->
         }
     }
 }
+
+/// "hibernated: …" per target, every round's verdict, for the generated block.
+pub fn hibernation_line(v: &Value, targets: &[String]) -> String {
+    let rounds = v["rounds"].as_array().cloned().unwrap_or_default();
+    let per: Vec<String> = targets
+        .iter()
+        .map(|who| {
+            let verdicts: Vec<String> = rounds
+                .iter()
+                .map(
+                    |r| match r[who]["idle"]["hibernation"]["verdict"].as_str() {
+                        Some(s) => s.to_string(),
+                        None => "–".into(),
+                    },
+                )
+                .collect();
+            format!("{who} **{}**", verdicts.join(" / "))
+        })
+        .collect();
+    format!(
+        "Idle room hibernated (its instance id changed across {} s of silence while its sockets kept delivering; per round): {}.",
+        v["plan"]["idle_s"], per.join(", ")
+    )
+}

@@ -18,6 +18,7 @@ mod conn;
 mod cpu;
 mod crowd;
 mod fanout;
+mod goals;
 mod idle;
 mod publish;
 mod report;
@@ -306,7 +307,12 @@ async fn main_inner(argv: &[String]) -> Result<(), String> {
         "report" => {
             let path = args.path("in")?;
             let text = std::fs::read_to_string(&path).map_err(|e| format!("{path:?}: {e}"))?;
-            serde_json::from_str(&text).map_err(|e| e.to_string())?
+            let mut v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+            // Recomputed, so that rows and goals added since the run apply to it too.
+            if v["scenario"] != "sessions" {
+                v["summary"] = report::summary(&v);
+            }
+            v
         }
         "fanout" | "publish" | "connect" | "idle" | "connect-all" | "storm" => {
             single(cmd, &args).await?

@@ -39,8 +39,20 @@ const OTHERS: &[(&str, &str, &str)] = &[
     ("connect", "connect p50 ms", "/latency/p50_ms"),
     ("connect", "connect p99 ms", "/latency/p99_ms"),
     ("connect", "failures", "/failures"),
-    ("idle", "workerd RSS KiB/socket", "/rss_kib_per_socket"),
-    ("idle", "workerd RSS KiB held", "/rss_kib_held"),
+    (
+        "idle",
+        "RSS KiB/socket, awake",
+        "/kib_per_socket_awake/median",
+    ),
+    ("idle", "… spread low", "/kib_per_socket_awake/low"),
+    ("idle", "… spread high", "/kib_per_socket_awake/high"),
+    (
+        "idle",
+        "RSS KiB/socket, idle",
+        "/kib_per_socket_idle/median",
+    ),
+    ("idle", "… spread low", "/kib_per_socket_idle/low"),
+    ("idle", "… spread high", "/kib_per_socket_idle/high"),
     (
         "idle",
         "first msg after idle ms",
@@ -149,7 +161,10 @@ pub fn summary(v: &Value) -> Value {
         }
     }
     rows.extend(OTHERS.iter().map(|(sc, label, ptr)| row(v, sc, label, ptr)));
+    let storms = crate::storm::report_rows(&v["plan"]);
+    rows.extend(storms.iter().map(|(sc, label, ptr)| row(v, sc, label, ptr)));
     json!({
+        "goals": crate::goals::check(v),
         "lost_total": { "service": lost_total(v, "service"), "baseline": lost_total(v, "baseline") },
         "target_s500": target(v, &rows, "fanout_s500"),
         "target_s500_light": target(v, &rows, "fanout_s500_light"),
@@ -218,6 +233,13 @@ fn target_line(t: &Value) -> String {
     )
 }
 
+/// The targets of a run: service, baseline and a third (Django) when present.
+fn targets(v: &Value) -> Vec<String> {
+    let mut t = vec!["service".to_string(), "baseline".to_string()];
+    t.extend(crate::goals::third_target(v));
+    t
+}
+
 fn generated(v: &Value) -> String {
     let (m, w, p) = (&v["machine"], &v["wasm"], &v["plan"]);
     let s = &v["summary"];
@@ -225,17 +247,21 @@ fn generated(v: &Value) -> String {
     format!(
         "{BEGIN}\n\n### Latest run\n\n* Machine: {} CPUs ({}), {} MiB RAM; workerd pinned to CPU {}, generator to the other.\n\
          * Plan: {} rounds (service then baseline each round); fan-out S = {}, {} messages at {} msg/s; \
-         publish C = {} × {} requests; connect {} sockets; idle {} sockets for {} s.\n\
+         publish C = {} × {} requests; connect {} sockets; idle {} sockets for {} s; \
+         connect-all S = {} and a reconnect storm at S = {} (opening {} at once; messages before / while down / during / after: {}).\n\
          * Wasm (`build/index_bg.wasm`): {} bytes raw, {} bytes gzip -9.\n\
          * Lost deliveries (fan-out + publish, all rounds): service **{}**, baseline **{}**.\n\
-         * Target at S = 500 (deliveries/s ≥ 0.8 × baseline, p99 ≤ 1.5 × baseline, zero lost), \
-         saturated at {} msg/s: {}; below saturation at {} msg/s (`fanout_s500_light`): {}.\n\n\
+         * Earlier target at S = 500 (deliveries/s ≥ 0.8 × baseline, p99 ≤ 1.5 × baseline, zero lost), \
+         saturated at {} msg/s: {}; below saturation at {} msg/s (`fanout_s500_light`): {}.\n\
+         * {}\n\n### Goals (issue 14)\n\n{}\n\
          Values are medians over rounds; ratio = service / baseline, computed per round (same run, \
          alternating) and then the median taken.\n\n{}\n{END}",
         m["nproc"], m["cpu_model"].as_str().unwrap_or("?"), m["mem_total_mib"], p["server_cpus"].as_str().unwrap_or("unpinned"),
         p["rounds"], p["subs"], p["messages"], p["rate"], p["publish_concurrency"], p["publish_per_task"], p["connect"], p["idle"], p["idle_s"],
+        p["connect_all"], p["storm"], if p["storm_parallel"] == 0 { "all".to_string() } else { p["storm_parallel"].to_string() }, p["storm_messages"],
         w["raw_bytes"], w["gzip_bytes"], lost["service"], lost["baseline"],
         p["rate"], target_line(&s["target_s500"]), p["light_rate"], target_line(&s["target_s500_light"]),
+        crate::idle::hibernation_line(v, &targets(v)), crate::goals::markdown(&s["goals"]),
         table(v)
     )
 }

@@ -325,3 +325,38 @@ pub async fn scenarios(
 
 /// Lets the closed sockets and presence of one run settle before the next.
 const SETTLE: Duration = Duration::from_secs(3);
+
+/// Table rows of this file's scenarios: (scenario, metric, JSON pointer), for the plan's
+/// connect-all sizes and storm.
+pub fn report_rows(plan: &Value) -> Vec<(String, &'static str, &'static str)> {
+    let mut rows = Vec::new();
+    for s in plan["connect_all"].as_array().into_iter().flatten() {
+        let sc = format!("connect_all_s{s}");
+        rows.push((sc.clone(), "all connected ms", "/all_ms"));
+        rows.push((sc.clone(), "connects/s", "/per_s"));
+        rows.push((sc.clone(), "connect p99 ms", "/latency/p99_ms"));
+        rows.push((sc, "failures", "/failures"));
+    }
+    if let Some(s) = plan["storm"].as_u64().filter(|&s| s > 0) {
+        let sc = format!("storm_s{s}");
+        for (label, ptr) in [
+            ("connect: all connected ms", "/connect/all_ms"),
+            ("connect: connects/s", "/connect/per_s"),
+            ("connect: failures", "/connect/failures"),
+            ("reconnect: all back ms", "/reconnect/all_ms"),
+            (
+                "reconnect: all established ms",
+                "/reconnect/established_all_ms",
+            ),
+            ("reconnect: reconnects/s", "/reconnect/per_s"),
+            ("reconnect p99 ms", "/reconnect/latency/p99_ms"),
+            ("reconnect: failures", "/reconnect/failures"),
+            ("lost", "/deliveries/lost"),
+            ("lost while down", "/deliveries/lost_by_phase/while_down"),
+            ("duplicates", "/deliveries/duplicates"),
+        ] {
+            rows.push((sc.clone(), label, ptr));
+        }
+    }
+    rows
+}
