@@ -13,7 +13,7 @@ export class Room {
 
   async fetch(request) {
     const url = new URL(request.url);
-    if (request.method === "GET") {
+    if (request.method === "GET" && url.pathname.endsWith("/presence")) {
       const headers = { "x-rt-instance": this.instance };
       return Response.json({ users: [], instance: this.instance }, { headers });
     }

@@ -77,6 +77,12 @@ pub async fn run(
         return t;
     };
     let Some(ws) = read_until(ws, DROP, &mut ctl, &mut t, &firsts).await else {
+        // Ended before the drop: say so, so the coordinator does not wait for this one.
+        let failure = t.failure.clone().unwrap_or_default();
+        let _ = ev.send(Event {
+            phase: DROP,
+            result: Err(failure),
+        });
         return t;
     };
     drop(ws);
@@ -182,7 +188,11 @@ async fn read_until(
         }
         let frame = tokio::select! {
             f = ws.next() => f,
-            _ = ctl.changed() => continue,
+            changed = ctl.changed() => match changed {
+                Ok(()) => continue,
+                // The coordinator is gone (its bound hit): stop here.
+                Err(_) => return None,
+            },
         };
         match frame {
             Some(Ok(Message::Text(text))) => on_text(&text, t, firsts),
@@ -203,12 +213,16 @@ async fn read_until(
     }
 }
 
-/// Waits until the phase is at least `phase`; returns the phase reached.
+/// Waits until the phase is at least `phase`; returns the phase reached (STOP when the
+/// coordinator is gone).
 async fn wait_for(ctl: &mut watch::Receiver<u8>, phase: u8) -> u8 {
     loop {
         let now = *ctl.borrow();
-        if now >= phase || ctl.changed().await.is_err() {
-            return now.max(phase);
+        if now >= phase {
+            return now;
+        }
+        if ctl.changed().await.is_err() {
+            return STOP;
         }
     }
 }

@@ -1,10 +1,11 @@
 //! `idle`: what N idle sockets cost in workerd's memory, and whether their room hibernated.
 //! It runs first on a fresh server process: after a warm-up (two sockets and a message in
 //! another room, the idle room's members added) it samples workerd's VmRSS K times with 0
-//! sockets, opens N sockets of distinct members into one room, samples K times (awake), stays
-//! silent for `idle_for` (longer than workerd's 10 s idle eviction) and samples K times
-//! again (idle). Per socket = (median with N − median with 0) ÷ N, with the spread of the
-//! samples; nothing is clamped. Hibernation is observed, not assumed: the room's instance id
+//! sockets, opens N/2 sockets of distinct members into one room, samples K times, opens the
+//! other N/2, samples K times (awake), stays silent for `idle_for` (longer than workerd's
+//! 10 s idle eviction) and samples K times again (idle). Per socket = (median with N −
+//! median with 0) ÷ N, with the spread of the samples, and the second half's own
+//! (N − N/2 sockets against N/2: no first-socket costs in it); nothing is clamped. Hibernation is observed, not assumed: the room's instance id
 //! (`x-rt-instance` on `GET /api/conversations/{room}/presence`, random per object
 //! instance, in the service and the baseline) is read before the silence and after the
 //! first message that follows it; a new id with every socket still delivering means the
@@ -50,14 +51,14 @@ pub async fn idle(t: &Target, o: &Opts, pids: &[u32]) -> Result<Value, String> {
     let instance_empty = instance(t, &presence).await;
     tokio::time::sleep(SETTLE).await;
     let zero = samples(pids, o.samples).await;
-    let urls = users.iter().map(|u| t.chat_url(&room, u)).collect();
     let (mut socks, mut errs) = (Vec::new(), Vec::new());
-    for r in open_many(urls, o.parallel).await {
-        match r {
-            Ok((ws, _)) => socks.push(ws),
-            Err(e) => errs.push(e),
-        }
-    }
+    let urls: Vec<String> = users.iter().map(|u| t.chat_url(&room, u)).collect();
+    let half = o.n / 2;
+    open_into(urls[..half].to_vec(), o.parallel, &mut socks, &mut errs).await;
+    let half_open = socks.len();
+    tokio::time::sleep(SETTLE).await;
+    let halfway = samples(pids, o.samples).await;
+    open_into(urls[half..].to_vec(), o.parallel, &mut socks, &mut errs).await;
     // The last request before the silence: the idle timer starts here.
     let instance_before = instance(t, &presence).await;
     let silent_from = now_ns();
@@ -74,13 +75,29 @@ pub async fn idle(t: &Target, o: &Opts, pids: &[u32]) -> Result<Value, String> {
     Ok(json!({
         "sockets": o.n, "connected": connected, "failures": errs.len(), "first_failure": errs.first(),
         "workerd_pids": pids, "samples_per_state": o.samples, "silent_s": silent_s,
-        "rss_kib": {"zero": zero, "awake": awake, "idle": idle},
+        "rss_kib": {"zero": zero, "half": halfway, "awake": awake, "idle": idle},
         "kib_per_socket_awake": per_socket(&zero, &awake, connected),
+        "kib_per_socket_second_half": per_socket(&halfway, &awake, connected - half_open),
         "kib_per_socket_idle": per_socket(&zero, &idle, connected),
         "instance": {"empty_room": instance_empty, "before_silence": instance_before,
             "after_first_message": instance_after},
         "hibernation": hibernation, "wake_probe": probe,
     }))
+}
+
+/// Opens `urls` (`parallel` at a time) into `socks`, failures into `errs`.
+async fn open_into(
+    urls: Vec<String>,
+    parallel: usize,
+    socks: &mut Vec<Ws>,
+    errs: &mut Vec<String>,
+) {
+    for r in open_many(urls, parallel).await {
+        match r {
+            Ok((ws, _)) => socks.push(ws),
+            Err(e) => errs.push(e),
+        }
+    }
 }
 
 /// Loads the code paths the sockets use (a socket pair and one message in another room),
@@ -252,3 +269,19 @@ pub fn hibernation_line(v: &Value, targets: &[String]) -> String {
         v["plan"]["idle_s"], per.join(", ")
     )
 }
+
+/// Table rows of `idle`: (metric, JSON pointer).
+pub const ROWS: &[(&str, &str)] = &[
+    ("RSS KiB/socket, awake", "/kib_per_socket_awake/median"),
+    ("… spread low", "/kib_per_socket_awake/low"),
+    ("… spread high", "/kib_per_socket_awake/high"),
+    (
+        "RSS KiB/socket, 2nd half",
+        "/kib_per_socket_second_half/median",
+    ),
+    ("RSS KiB/socket, idle", "/kib_per_socket_idle/median"),
+    ("… spread low", "/kib_per_socket_idle/low"),
+    ("… spread high", "/kib_per_socket_idle/high"),
+    ("first msg after idle ms", "/wake_probe/first_after_idle_ms"),
+    ("warm msg ms", "/wake_probe/warm_ms/0"),
+];

@@ -39,26 +39,6 @@ const OTHERS: &[(&str, &str, &str)] = &[
     ("connect", "connect p50 ms", "/latency/p50_ms"),
     ("connect", "connect p99 ms", "/latency/p99_ms"),
     ("connect", "failures", "/failures"),
-    (
-        "idle",
-        "RSS KiB/socket, awake",
-        "/kib_per_socket_awake/median",
-    ),
-    ("idle", "… spread low", "/kib_per_socket_awake/low"),
-    ("idle", "… spread high", "/kib_per_socket_awake/high"),
-    (
-        "idle",
-        "RSS KiB/socket, idle",
-        "/kib_per_socket_idle/median",
-    ),
-    ("idle", "… spread low", "/kib_per_socket_idle/low"),
-    ("idle", "… spread high", "/kib_per_socket_idle/high"),
-    (
-        "idle",
-        "first msg after idle ms",
-        "/wake_probe/first_after_idle_ms",
-    ),
-    ("idle", "warm msg ms", "/wake_probe/warm_ms/0"),
 ];
 
 /// CPU count, model and memory of this machine.
@@ -161,6 +141,11 @@ pub fn summary(v: &Value) -> Value {
         }
     }
     rows.extend(OTHERS.iter().map(|(sc, label, ptr)| row(v, sc, label, ptr)));
+    rows.extend(
+        crate::idle::ROWS
+            .iter()
+            .map(|(label, ptr)| row(v, "idle", label, ptr)),
+    );
     let storms = crate::storm::report_rows(&v["plan"]);
     rows.extend(storms.iter().map(|(sc, label, ptr)| row(v, sc, label, ptr)));
     json!({

@@ -53,7 +53,7 @@ pub async fn connect_all(t: &Target, o: &Opts) -> Result<Value, String> {
     let (mut run, members_ms) = start(t, o, "connect-all", 0).await?;
     let connect = gather(&mut run.events, o.subs, CONNECT, run.started).await;
     let _ = run.ctl.send(STOP);
-    for task in run.tasks {
+    for task in std::mem::take(&mut run.tasks) {
         let _ = task.await;
     }
     let mut out = connect.json(o.subs, o.parallel);
@@ -70,7 +70,7 @@ pub async fn storm(t: &Target, o: &Opts) -> Result<Value, String> {
     publish(t, &run.room, 0..o.before).await?;
     run.settle(o.before, live, o.drain).await;
     let _ = run.ctl.send(DROP);
-    gather(&mut run.events, live, DROP, now_ns()).await;
+    let dropped = gather(&mut run.events, live, DROP, now_ns()).await;
     let gap_start = o.before;
     publish(t, &run.room, gap_start..gap_start + o.gap).await?;
     let r_start = now_ns();
@@ -82,16 +82,17 @@ pub async fn storm(t: &Target, o: &Opts) -> Result<Value, String> {
         during_start..during_start + o.during,
         o.during_gap,
     ));
-    let reconnect = gather(&mut run.events, live, RECONNECT, r_start).await;
+    let reconnect = gather(&mut run.events, dropped.ok, RECONNECT, r_start).await;
     during.await.map_err(|e| e.to_string())??;
     publish(t, &run.room, total - o.after..total).await?;
     run.settle(total, reconnect.ok, o.drain).await;
     let _ = run.ctl.send(STOP);
     let mut tallies = Vec::new();
-    for task in run.tasks {
+    for task in std::mem::take(&mut run.tasks) {
         tallies.extend(task.await.ok());
     }
-    let mut rec = reconnect.json(live, 0);
+    let mut rec = reconnect.json(dropped.ok, 0);
+    rec["ended_before_the_drop"] = json!(dropped.failures.len());
     rec["waits_for_resumed"] = json!(o.resume);
     Ok(json!({
         "subs": o.subs, "members_ms": members_ms, "connect": connect.json(o.subs, o.parallel),
@@ -135,6 +136,15 @@ async fn start(t: &Target, o: &Opts, tag: &str, total: usize) -> Result<(Run, u6
         started,
     };
     Ok((run, members_ms))
+}
+
+/// A run cut short (its bound hit) ends its clients too.
+impl Drop for Run {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
 }
 
 impl Run {
