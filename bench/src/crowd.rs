@@ -248,6 +248,25 @@ fn on_text(text: &str, t: &mut Tally, firsts: &[AtomicU32]) {
     t.last_seq = t.last_seq.max(seq);
 }
 
+/// Whether the target answers `?since=` with a replay that ends in `resumed`: one socket
+/// opened at `url` (which carries `since`) waits up to 3 s for it after
+/// `connection.established`.
+pub async fn replays(url: &str) -> bool {
+    let mut t = Tally {
+        got: Vec::new(),
+        last_seq: 0,
+        out_of_order: 0,
+        error_frames: 0,
+        whole: false,
+        failure: None,
+    };
+    let probe = open(url, true, &mut t, &[]);
+    matches!(
+        tokio::time::timeout(Duration::from_secs(3), probe).await,
+        Ok(Ok(_))
+    )
+}
+
 /// The whole number right after `key` in `text`.
 pub fn number_after(text: &str, key: &str) -> Option<u64> {
     let rest = &text[text.find(key)? + key.len()..];

@@ -5,7 +5,8 @@
 //!     --baseline-script S --state D --out F.json [--md BENCHMARKS.md]
 //! edge-realtime-bench fanout|publish|connect|idle|connect-all|storm --port P [--root R] [options]
 //!     (fanout: [--mode room|session] [--pids P1,P2] for the server's CPU time; idle: --pids
-//!     for memory; connect-all/storm: --n S, storm: --resume false for a target without replay)
+//!     for memory; connect-all/storm: --n S, storm: [--resume auto|true|false]
+//!     [--presence-batch true|false])
 //! edge-realtime-bench sessions (--service-config C --service-script S --state D | --port P
 //!     [--pids P1,P2]) [--root R] [--rounds 2] [--n 100] [--messages 200] [--rates 20,100]
 //! edge-realtime-bench report --in F.json --md BENCHMARKS.md
@@ -98,7 +99,11 @@ fn storm_plan(a: &Args) -> Result<storm::Plan, String> {
             during: 2 * m,
             during_gap: Duration::from_millis(100),
             after: m,
-            resume: a.str("resume", "true") == "true",
+            resume: match a.str("resume", "auto").as_str() {
+                "auto" => None,
+                r => Some(r == "true"),
+            },
+            presence_batch: a.str("presence-batch", "true") == "true",
             drain: Duration::from_secs(a.num("drain-secs", 30)?),
         },
     })

@@ -89,12 +89,12 @@ async fn target(paths: &Paths, plan: &Plan, name: &str) -> Value {
         Err(e) => return json!({ "error": e }),
     };
     let t = Target::local(&paths.root, server.port);
-    let out = scenarios(&t, &server, plan, is_service).await;
+    let out = scenarios(&t, &server, plan).await;
     server.stop();
     out
 }
 
-async fn scenarios(t: &Target, server: &Server, plan: &Plan, replays: bool) -> Value {
+async fn scenarios(t: &Target, server: &Server, plan: &Plan) -> Value {
     let mut out = Map::new();
     // Memory per idle socket is measured on the fresh process, before anything else ran.
     let pids = server.workerd_pids();
@@ -130,7 +130,7 @@ async fn scenarios(t: &Target, server: &Server, plan: &Plan, replays: bool) -> V
     let conn = conn::connect(t, plan.connect_n, plan.fanout.parallel);
     out.insert("connect".into(), bounded(plan, "connect", conn).await);
     settle().await;
-    storm::scenarios(t, &plan.storms, replays, plan.bound, &mut out).await;
+    storm::scenarios(t, &plan.storms, plan.bound, &mut out).await;
     Value::Object(out)
 }
 

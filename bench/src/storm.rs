@@ -32,8 +32,11 @@ pub struct Opts {
     pub during: usize,
     pub during_gap: Duration,
     pub after: usize,
-    /// The target answers `?since=` with a replay ending in `resumed` (the service).
-    pub resume: bool,
+    /// The target answers `?since=` with a replay ending in `resumed` (the service); None:
+    /// find out with a probe socket before the storm ([`crowd::replays`]).
+    pub resume: Option<bool>,
+    /// Open the sockets with `?presence=batch`, as the project's JavaScript client does.
+    pub presence_batch: bool,
     /// How long to wait for a batch of messages to reach every socket.
     pub drain: Duration,
 }
@@ -46,6 +49,8 @@ struct Run {
     tasks: Vec<JoinHandle<Tally>>,
     /// When the clients were spawned (they start opening at once).
     started: u64,
+    /// Whether the clients wait for `resumed` after reconnecting.
+    resume: bool,
 }
 
 /// `connect_all_sS`: opens S sockets at once and closes them; the connect part of a storm.
@@ -93,7 +98,7 @@ pub async fn storm(t: &Target, o: &Opts) -> Result<Value, String> {
     }
     let mut rec = reconnect.json(dropped.ok, 0);
     rec["ended_before_the_drop"] = json!(dropped.failures.len());
-    rec["waits_for_resumed"] = json!(o.resume);
+    rec["waits_for_resumed"] = json!(run.resume);
     Ok(json!({
         "subs": o.subs, "members_ms": members_ms, "connect": connect.json(o.subs, o.parallel),
         "reconnect": rec, "messages": {"before": o.before, "while_down": o.gap,
@@ -111,6 +116,16 @@ async fn start(t: &Target, o: &Opts, tag: &str, total: usize) -> Result<(Run, u6
     let setup = now_ns();
     t.add_members(&room, &users, 16).await?;
     let members_ms = (now_ns() - setup) / 1_000_000;
+    let query = if o.presence_batch {
+        "&presence=batch"
+    } else {
+        ""
+    };
+    let resume = match o.resume {
+        Some(r) => r,
+        None if total == 0 => false,
+        None => crowd::replays(&format!("{}&since=0", t.chat_url(&room, "pub"))).await,
+    };
     let (ctl, ctl_rx) = watch::channel(CONNECT);
     let (ev_tx, events) = mpsc::unbounded_channel();
     let firsts: Arc<Vec<AtomicU32>> = Arc::new((0..total).map(|_| AtomicU32::new(0)).collect());
@@ -120,8 +135,8 @@ async fn start(t: &Target, o: &Opts, tag: &str, total: usize) -> Result<(Run, u6
         .iter()
         .map(|u| {
             let c = Client {
-                url: t.chat_url(&room, u),
-                resume: o.resume,
+                url: format!("{}{query}", t.chat_url(&room, u)),
+                resume,
                 gate: gate.clone(),
             };
             tokio::spawn(crowd::run(c, ctl_rx.clone(), ev_tx.clone(), firsts.clone()))
@@ -134,6 +149,7 @@ async fn start(t: &Target, o: &Opts, tag: &str, total: usize) -> Result<(Run, u6
         firsts,
         tasks,
         started,
+        resume,
     };
     Ok((run, members_ms))
 }
@@ -302,21 +318,19 @@ pub struct Plan {
     pub connect_all: Vec<usize>,
     /// Room size of the reconnect storm (0: none).
     pub storm_subs: usize,
-    /// Everything else (subs and resume are set per run).
+    /// Everything else (subs is set per run).
     pub opts: Opts,
 }
 
-/// Runs the plan into `out`; `resume`: the target replays `?since=` (the service).
+/// Runs the plan into `out`.
 pub async fn scenarios(
     t: &Target,
     plan: &Plan,
-    resume: bool,
     bound: Duration,
     out: &mut serde_json::Map<String, Value>,
 ) {
     let with = |subs| Opts {
         subs,
-        resume,
         ..plan.opts.clone()
     };
     for &subs in &plan.connect_all {
