@@ -1,0 +1,62 @@
+"""Settings of the bench's Django Channels target: production-style (DEBUG off, no request
+logging, no middleware the API does not use), Django ORM on one SQLite file, channels_redis
+as the channel layer. Everything that varies per run comes from the environment the bench
+(bench/src/django.rs) starts Daphne with:
+
+  BENCH_DB               the SQLite file (fresh per round, migrated before Daphne starts)
+  BENCH_REDIS_PORT       the redis-server the bench started for this round (127.0.0.1)
+  JWT_SECRET, API_KEY    the same secrets the service gets from .dev.vars
+  BENCH_CHANNEL_CAPACITY optional: channels_redis `capacity` (unset: the library default, 100)
+"""
+import os
+import secrets
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(32)
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+
+# "channels" for the consumer machinery; "chat" holds the models, consumer and views.
+INSTALLED_APPS = ["channels", "chat"]
+# Bearer-key API and token-authenticated sockets: no sessions, auth, CSRF or messages
+# middleware, as an API-only deployment would run.
+MIDDLEWARE = []
+ROOT_URLCONF = "chatbench.urls"
+ASGI_APPLICATION = "chatbench.asgi.application"
+USE_TZ = True
+TIME_ZONE = "UTC"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("BENCH_DB", "bench.sqlite3"),
+        # Consumers run their queries in Channels' one database thread: keep its connection
+        # instead of reopening the file for every query (database_sync_to_async closes
+        # connections older than this around every call; 0 would mean every call).
+        "CONN_MAX_AGE": 600,
+        "OPTIONS": {
+            # The usual production SQLite tuning (Django >= 5.1): WAL, fsync at checkpoints
+            # rather than at every commit, and write transactions that take the lock up front.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+        },
+    }
+}
+
+_layer = {"hosts": [("127.0.0.1", int(os.environ.get("BENCH_REDIS_PORT", "6379")))]}
+if os.environ.get("BENCH_CHANNEL_CAPACITY"):
+    _layer["capacity"] = int(os.environ["BENCH_CHANNEL_CAPACITY"])
+CHANNEL_LAYERS = {
+    "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": _layer},
+}
+
+JWT_SECRET = os.environ.get("JWT_SECRET", "")
+API_KEYS = [k.strip() for k in os.environ.get("API_KEY", "").split(",") if k.strip()]
+
+# Warnings and errors only, to stderr (Daphne runs with -v 0: no access log either).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}
