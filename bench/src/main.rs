@@ -1,8 +1,11 @@
-//! Load generator for the edge-realtime Worker and its JavaScript baseline.
+//! Load generator for the edge-realtime Worker, its JavaScript baseline and the Django
+//! Channels incumbent.
 //!
 //! ```text
 //! edge-realtime-bench all --root R --service-config C --service-script S --baseline-config C
 //!     --baseline-script S --state D --out F.json [--md BENCHMARKS.md]
+//!     [--django-python P --redis-server R [--django-capacity N]]   (the Django Channels target)
+//! edge-realtime-bench serve-django --django-python P --redis-server R [--root R] [--secs 600]
 //! edge-realtime-bench fanout|publish|connect|idle --port P [--root R] [options]
 //!     (fanout: [--mode room|session] [--pids P1,P2] for the server's CPU time)
 //! edge-realtime-bench sessions (--service-config C --service-script S --state D | --port P
@@ -15,6 +18,7 @@
 mod common;
 mod conn;
 mod cpu;
+mod django;
 mod fanout;
 mod publish;
 mod report;
@@ -201,6 +205,7 @@ async fn all(a: &Args) -> Result<Value, String> {
         baseline: a.path("baseline-config")?,
         baseline_script: a.path("baseline-script")?,
         state: a.path("state")?,
+        django: django::Setup::from_opts(&a.0, &a.path("root")?)?,
     };
     let head = json!({
         "started_unix_ms": common::run_id(),
@@ -212,6 +217,7 @@ async fn all(a: &Args) -> Result<Value, String> {
             "publish_concurrency": p.publish.concurrency, "publish_per_task": p.publish.per_task,
             "connect": p.connect_n, "idle": p.idle_n, "idle_s": p.idle_for.as_secs(),
             "bound_s": p.bound.as_secs(), "server_cpus": p.server_cpus,
+            "django": paths.django.as_ref().map(django::Setup::describe),
         },
     });
     let with_rounds = |rounds: &Value, partial: bool| {
@@ -260,8 +266,9 @@ async fn main_inner(argv: &[String]) -> Result<(), String> {
             serde_json::from_str(&text).map_err(|e| e.to_string())?
         }
         "fanout" | "publish" | "connect" | "idle" => single(cmd, &args).await?,
+        "serve-django" => return django::serve_cmd(&args.0).await,
         _ => return Err(
-            "usage: edge-realtime-bench all|sessions|fanout|publish|connect|idle|report [--option value]..."
+            "usage: edge-realtime-bench all|sessions|fanout|publish|connect|idle|serve-django|report [--option value]..."
                 .into(),
         ),
     };

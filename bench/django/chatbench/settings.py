@@ -59,4 +59,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
+    # BENCH_LAYER_LOG=INFO shows channels_redis's "N of M channels over capacity" (debugging).
+    "loggers": {"channels_redis": {"level": os.environ.get("BENCH_LAYER_LOG", "WARNING")}},
 }
