@@ -332,3 +332,37 @@ pub async fn serve_cmd(opts: &HashMap<String, String>) -> Result<(), String> {
     dj.stop();
     Ok(())
 }
+
+/// The Django bullet of BENCHMARKS.md's generated block (empty when it did not run).
+pub fn report_lines(v: &Value) -> String {
+    if !crate::report::has_django(v) {
+        return String::new();
+    }
+    let d = &v["plan"]["django"];
+    let s = |k: &str| d[k].as_str().unwrap_or("?").to_string();
+    let sum = &v["summary"];
+    let capacity = match d["capacity_is_default"].as_bool() {
+        Some(true) => format!("capacity {} (the default)", d["capacity"]),
+        _ => format!("capacity {}", d["capacity"]),
+    };
+    format!(
+        "* Django target (`bench/django/`, see [below](#the-django-channels-target)): Django {}, \
+         Channels {}, Daphne {} (one process), channels_redis {} (`RedisChannelLayer`, {capacity}, \
+         expiry {} s), redis-py {}, redis-server {}, Python {}; Daphne and redis-server share CPU {}. \
+         Lost **{}**, duplicates **{}** (fan-out + publish, all rounds; service {}, baseline {}). \
+         Its idle memory is Daphne's + redis-server's RSS.\n",
+        s("django"),
+        s("channels"),
+        s("daphne"),
+        s("channels_redis"),
+        d["expiry_s"],
+        s("redis_py"),
+        s("redis_server"),
+        s("python"),
+        v["plan"]["server_cpus"].as_str().unwrap_or("unpinned"),
+        sum["lost_total"]["django"],
+        sum["duplicates_total"]["django"],
+        sum["duplicates_total"]["service"],
+        sum["duplicates_total"]["baseline"],
+    )
+}
