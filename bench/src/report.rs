@@ -248,7 +248,7 @@ fn table(v: &Value) -> String {
         let (a, b) = (fmt(&r["service"]), fmt(&r["baseline"]));
         s += &if dj {
             format!(
-                "| {} | {} | {a} | {b} | {} | {} | **{}** | {} | {} |\n",
+                "| {} | {} | {a} | {b} | {} | {} | {} | {} | {} |\n",
                 sc.unwrap_or(""),
                 metric.unwrap_or(""),
                 fmt(&r["django"]),
