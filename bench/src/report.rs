@@ -18,6 +18,7 @@ const FANOUT: &[(&str, &str)] = &[
     ("latency p99 ms", "/latency/p99_ms"),
     ("latency max ms", "/latency/max_ms"),
     ("lost", "/lost"),
+    ("lost of acked messages", "/lost_acked"),
     ("setup: connect all ms", "/connect_ms"),
 ];
 const OTHERS: &[(&str, &str, &str)] = &[
