@@ -11,6 +11,6 @@ check:
 	bash scripts/test.sh --quick
 
 .PHONY: bench
-# Service vs JS baseline load test (BENCHMARKS.md); BENCH_TIMEOUT_SECS bounds it.
+# Service vs JS baseline vs Django Channels load test (BENCHMARKS.md); BENCH_TIMEOUT_SECS bounds it.
 bench:
 	bash scripts/bench.sh

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # `make bench`: builds the Worker once and bundles it as `wrangler deploy` would (a snapshot,
 # so concurrent edits or rebuilds do not change what is measured), builds the load generator
-# in bench/, then runs the service and the JS baseline alternately, each straight on workerd
-# (bench/serve.mjs), under a hard overall bound. Writes bench/results/<date>.json and
-# regenerates the table in BENCHMARKS.md.
+# in bench/, then runs the service and the JS baseline, each straight on workerd
+# (bench/serve.mjs), and the Django Channels incumbent (bench/django/: one Daphne process,
+# channels_redis on a redis-server it starts, ORM on SQLite), alternately, under a hard
+# overall bound. Writes bench/results/<date>.json and regenerates the table in BENCHMARKS.md.
+# The Django target's venv and Debian's redis-server are installed first (bench/django/setup.sh,
+# cached under $TOOLS).
 #
-#   BENCH_TIMEOUT_SECS  overall bound (default 1800; the default plan takes about 10 min on 2 cores)
+#   BENCH_TIMEOUT_SECS  overall bound (default 2700; the default plan takes about 20 min on 2 cores)
+#   BENCH_DJANGO=0      leave the Django target out (service and baseline only)
 #   extra arguments     passed to `edge-realtime-bench all` (e.g. --rounds 1 --subs 10,100)
 #
 # `scripts/bench.sh sessions [options]`: the session-vs-room cost (issue 11) instead: the
@@ -20,7 +24,7 @@ bash "$ROOT/scripts/setup.sh"
 tools_path
 cd "$ROOT"
 
-BOUND="${BENCH_TIMEOUT_SECS:-1800}"
+BOUND="${BENCH_TIMEOUT_SECS:-2700}"
 SNAP="$ROOT/bench/target/service"
 STATE="$ROOT/bench/target/state"
 
@@ -38,6 +42,13 @@ if [ "$(date_of wrangler.toml)" != "$(date_of bench/baseline/wrangler.toml)" ]; 
 fi
 fi
 
+DJANGO_ARGS=()
+if [ "$MODE" = all ] && [ "${BENCH_DJANGO:-1}" != 0 ]; then
+  . "$ROOT/bench/django/setup.sh"
+  ensure_django_bench
+  DJANGO_ARGS=(--django-python "$DJANGO_BENCH_PYTHON" --redis-server "$REDIS_SERVER_BIN")
+fi
+
 log "building the load generator (bench/)"
 cargo build --release --quiet --manifest-path bench/Cargo.toml
 
@@ -48,7 +59,7 @@ CPUS="$(nproc)"
 GEN_CPU=0
 SERVER_CPU=1
 [ "$CPUS" -lt 2 ] && SERVER_CPU=none
-log "running (bound ${BOUND}s): generator on CPU $GEN_CPU, workerd on CPU $SERVER_CPU"
+log "running (bound ${BOUND}s): generator on CPU $GEN_CPU, workerd (Daphne + redis) on CPU $SERVER_CPU"
 
 # Own process group, so that the bound and Ctrl-C also end the node/workerd it started.
 BIN="${CARGO_TARGET_DIR:-bench/target}/release/edge-realtime-bench"
@@ -61,7 +72,7 @@ else
     --root "$ROOT" --service-config "$ROOT/wrangler.toml" --service-script "$SNAP/shim.js" \
     --baseline-config "$ROOT/bench/baseline/wrangler.toml" \
     --baseline-script "$ROOT/bench/baseline/worker.js" --state "$STATE" \
-    --server-cpus "$SERVER_CPU" --out "$OUT" --md BENCHMARKS.md "$@" &
+    --server-cpus "$SERVER_CPU" --out "$OUT" --md BENCHMARKS.md "${DJANGO_ARGS[@]}" "$@" &
 fi
 PID=$!
 trap 'kill -TERM -- "-$PID" 2>/dev/null || true' INT TERM EXIT

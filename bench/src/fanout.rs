@@ -152,6 +152,8 @@ pub async fn run(t: &Target, o: &Opts) -> Result<Value, String> {
     out["members_ms"] = json!(members_ms);
     out["connect_ms"] = json!(connect_ms);
     out["publisher"] = pub_stats.ok().and_then(Result::ok).unwrap_or(json!(null));
+    let acked = out["publisher"]["acks"].as_u64().unwrap_or(0) as usize;
+    out["lost_acked"] = json!(lost_acked(&seen.0, acked.min(o.messages)));
     drop(seen.1);
     Ok(out)
 }
@@ -189,6 +191,15 @@ async fn publish(
     }
     // Dropping the sink half sends no close frame; the reader keeps the socket open.
     Ok((first, now_ns(), reader))
+}
+
+/// Deliveries missing of the first `acked` messages, over every subscriber: messages the
+/// server had acked to the publisher (so stored and broadcast; one socket's frames are handled
+/// in order) and still did not deliver, as against messages it had not got to by the end.
+fn lost_acked(seen: &[Seen], acked: usize) -> u64 {
+    seen.iter()
+        .map(|s| s.seqs.iter().take(acked).filter(|&&q| q == 0).count() as u64)
+        .sum()
 }
 
 /// Joins every subscriber; returns what they saw and their sockets (closed on drop).

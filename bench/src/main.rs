@@ -1,8 +1,11 @@
-//! Load generator for the edge-realtime Worker and its JavaScript baseline.
+//! Load generator for the edge-realtime Worker, its JavaScript baseline and the Django
+//! Channels incumbent.
 //!
 //! ```text
 //! edge-realtime-bench all --root R --service-config C --service-script S --baseline-config C
 //!     --baseline-script S --state D --out F.json [--md BENCHMARKS.md]
+//!     [--django-python P --redis-server R [--django-capacity N]]   (the Django Channels target)
+//! edge-realtime-bench serve-django --django-python P --redis-server R [--root R] [--secs 600]
 //! edge-realtime-bench fanout|publish|connect|idle|connect-all|storm --port P [--root R] [options]
 //!     (fanout: [--mode room|session] [--pids P1,P2] for the server's CPU time; idle: --pids
 //!     for memory; connect-all/storm: --n S, storm: [--resume auto|true|false]
@@ -18,6 +21,7 @@ mod common;
 mod conn;
 mod cpu;
 mod crowd;
+mod django;
 mod fanout;
 mod goals;
 mod idle;
@@ -253,6 +257,7 @@ async fn all(a: &Args) -> Result<Value, String> {
         baseline: a.path("baseline-config")?,
         baseline_script: a.path("baseline-script")?,
         state: a.path("state")?,
+        django: django::Setup::from_opts(&a.0, &a.path("root")?)?,
     };
     let head = json!({
         "started_unix_ms": common::run_id(),
@@ -267,6 +272,7 @@ async fn all(a: &Args) -> Result<Value, String> {
             "storm": p.storms.storm_subs, "storm_parallel": p.storms.opts.parallel,
             "storm_messages": [p.storms.opts.before, p.storms.opts.gap, p.storms.opts.during, p.storms.opts.after],
             "bound_s": p.bound.as_secs(), "server_cpus": p.server_cpus,
+            "django": paths.django.as_ref().map(django::Setup::describe),
         },
     });
     let with_rounds = |rounds: &Value, partial: bool| {
@@ -322,8 +328,9 @@ async fn main_inner(argv: &[String]) -> Result<(), String> {
         "fanout" | "publish" | "connect" | "idle" | "connect-all" | "storm" => {
             single(cmd, &args).await?
         }
+        "serve-django" => return django::serve_cmd(&args.0).await,
         _ => return Err(
-            "usage: edge-realtime-bench all|sessions|fanout|publish|connect|idle|connect-all|storm|report [--option value]..."
+            "usage: edge-realtime-bench all|sessions|fanout|publish|connect|idle|connect-all|storm|serve-django|report [--option value]..."
                 .into(),
         ),
     };

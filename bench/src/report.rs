@@ -18,6 +18,7 @@ const FANOUT: &[(&str, &str)] = &[
     ("latency p99 ms", "/latency/p99_ms"),
     ("latency max ms", "/latency/max_ms"),
     ("lost", "/lost"),
+    ("lost of acked messages", "/lost_acked"),
     ("setup: connect all ms", "/connect_ms"),
 ];
 const OTHERS: &[(&str, &str, &str)] = &[
@@ -86,31 +87,61 @@ pub fn median(mut xs: Vec<f64>) -> Option<f64> {
     })
 }
 
-fn row(v: &Value, scenario: &str, label: &str, ptr: &str) -> Value {
-    let rounds = v["rounds"].as_array().cloned().unwrap_or_default();
-    let get = |r: &Value, who: &str| r[who][scenario].pointer(ptr).and_then(Value::as_f64);
-    let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    for r in &rounds {
-        let (x, y) = (get(r, "service"), get(r, "baseline"));
-        a.extend(x);
-        b.extend(y);
-        if let (Some(x), Some(y)) = (x, y) {
-            ratios.push(if y != 0.0 {
-                x / y
-            } else if x == 0.0 {
-                1.0
-            } else {
-                f64::INFINITY
-            });
+/// service ÷ other, with 0 ÷ 0 = 1 and x ÷ 0 = ∞.
+fn ratio(x: f64, y: f64) -> f64 {
+    if y != 0.0 {
+        x / y
+    } else if x == 0.0 {
+        1.0
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// `who`'s values over the rounds and the per-round ratios service ÷ `who`.
+fn versus(rounds: &[Value], scenario: &str, ptr: &str, who: &str) -> (Vec<f64>, Vec<f64>) {
+    let get = |r: &Value, w: &str| r[w][scenario].pointer(ptr).and_then(Value::as_f64);
+    let (mut values, mut ratios) = (Vec::new(), Vec::new());
+    for r in rounds {
+        let y = get(r, who);
+        values.extend(y);
+        if let (Some(x), Some(y)) = (get(r, "service"), y) {
+            ratios.push(ratio(x, y));
         }
     }
+    (values, ratios)
+}
+
+fn row(v: &Value, scenario: &str, label: &str, ptr: &str) -> Value {
+    let rounds = v["rounds"].as_array().cloned().unwrap_or_default();
+    let service: Vec<f64> = rounds
+        .iter()
+        .filter_map(|r| r["service"][scenario].pointer(ptr).and_then(Value::as_f64))
+        .collect();
+    let round3 = |rs: &[f64]| {
+        rs.iter()
+            .map(|r| (r * 1000.0).round() / 1000.0)
+            .collect::<Vec<_>>()
+    };
+    let (b, ratios) = versus(&rounds, scenario, ptr, "baseline");
+    let (d, dj_ratios) = versus(&rounds, scenario, ptr, "django");
     json!({
-        "scenario": scenario, "metric": label, "service": median(a), "baseline": median(b),
-        "ratio": median(ratios.clone()).filter(|r| r.is_finite()), "ratios": ratios.iter().map(|r| (r * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
+        "scenario": scenario, "metric": label, "service": median(service), "baseline": median(b),
+        "ratio": median(ratios.clone()).filter(|r| r.is_finite()), "ratios": round3(&ratios),
+        "django": median(d), "ratio_django": median(dj_ratios.clone()).filter(|r| r.is_finite()),
+        "ratios_django": round3(&dj_ratios),
     })
 }
 
-fn lost_total(v: &Value, who: &str) -> u64 {
+/// Whether any round ran the Django target.
+pub fn has_django(v: &Value) -> bool {
+    v["rounds"]
+        .as_array()
+        .is_some_and(|rs| rs.iter().any(|r| r.get("django").is_some()))
+}
+
+/// Sum of `field` over the fan-out and publish results of `who`, all rounds.
+fn total(v: &Value, who: &str, field: &str) -> u64 {
     let rounds = v["rounds"].as_array().cloned().unwrap_or_default();
     rounds
         .iter()
@@ -118,10 +149,19 @@ fn lost_total(v: &Value, who: &str) -> u64 {
         .flat_map(|m| {
             m.iter()
                 .filter(|(k, _)| k.starts_with("fanout") || *k == "publish")
-                .map(|(_, s)| s["lost"].as_u64().unwrap_or(0))
+                .map(|(_, s)| s[field].as_u64().unwrap_or(0))
                 .collect::<Vec<_>>()
         })
         .sum()
+}
+
+fn totals(v: &Value, field: &str) -> Value {
+    let mut t =
+        json!({ "service": total(v, "service", field), "baseline": total(v, "baseline", field) });
+    if has_django(v) {
+        t["django"] = json!(total(v, "django", field));
+    }
+    t
 }
 
 /// Medians and ratios per scenario and metric, plus the S=500 target check.
@@ -150,7 +190,8 @@ pub fn summary(v: &Value) -> Value {
     rows.extend(storms.iter().map(|(sc, label, ptr)| row(v, sc, label, ptr)));
     json!({
         "goals": crate::goals::check(v),
-        "lost_total": { "service": lost_total(v, "service"), "baseline": lost_total(v, "baseline") },
+        "lost_total": totals(v, "lost"),
+        "duplicates_total": totals(v, "duplicates"),
         "target_s500": target(v, &rows, "fanout_s500"),
         "target_s500_light": target(v, &rows, "fanout_s500_light"),
         "rows": rows,
@@ -186,24 +227,46 @@ pub fn fmt(x: &Value) -> String {
     }
 }
 
+fn ratio_cells(xs: &Value) -> String {
+    let cells: Vec<String> = xs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| x.as_f64().map_or("∞".into(), |f| format!("{f:.2}")))
+        .collect();
+    cells.join(" ")
+}
+
 fn table(v: &Value) -> String {
-    let mut s = String::from("| scenario | metric | service | baseline | ratio (median) | per-round ratios |\n|---|---|---:|---:|---:|---|\n");
+    let dj = has_django(v);
+    let mut s = String::from(if dj {
+        "| scenario | metric | service | baseline | Django | service ÷ baseline (median) | service ÷ Django (median) | per-round ÷ baseline | per-round ÷ Django |\n|---|---|---:|---:|---:|---:|---:|---|---|\n"
+    } else {
+        "| scenario | metric | service | baseline | ratio (median) | per-round ratios |\n|---|---|---:|---:|---:|---|\n"
+    });
     for r in v["summary"]["rows"].as_array().into_iter().flatten() {
-        let ratios: Vec<String> = r["ratios"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|x| x.as_f64().map_or("∞".into(), |f| format!("{f:.2}")))
-            .collect();
-        s += &format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
-            r["scenario"].as_str().unwrap_or(""),
-            r["metric"].as_str().unwrap_or(""),
-            fmt(&r["service"]),
-            fmt(&r["baseline"]),
-            fmt(&r["ratio"]),
-            ratios.join(" ")
-        );
+        let (sc, metric) = (r["scenario"].as_str(), r["metric"].as_str());
+        let (a, b) = (fmt(&r["service"]), fmt(&r["baseline"]));
+        s += &if dj {
+            format!(
+                "| {} | {} | {a} | {b} | {} | {} | {} | {} | {} |\n",
+                sc.unwrap_or(""),
+                metric.unwrap_or(""),
+                fmt(&r["django"]),
+                fmt(&r["ratio"]),
+                fmt(&r["ratio_django"]),
+                ratio_cells(&r["ratios"]),
+                ratio_cells(&r["ratios_django"]),
+            )
+        } else {
+            format!(
+                "| {} | {} | {a} | {b} | {} | {} |\n",
+                sc.unwrap_or(""),
+                metric.unwrap_or(""),
+                fmt(&r["ratio"]),
+                ratio_cells(&r["ratios"])
+            )
+        };
     }
     s
 }
@@ -231,20 +294,22 @@ fn generated(v: &Value) -> String {
     let lost = &v["summary"]["lost_total"];
     format!(
         "{BEGIN}\n\n### Latest run\n\n* Machine: {} CPUs ({}), {} MiB RAM; workerd pinned to CPU {}, generator to the other.\n\
-         * Plan: {} rounds (service then baseline each round); fan-out S = {}, {} messages at {} msg/s; \
+         * Plan: {} rounds ({} each round); fan-out S = {}, {} messages at {} msg/s; \
          publish C = {} × {} requests; connect {} sockets; idle {} sockets for {} s; \
          connect-all S = {} and a reconnect storm at S = {} (opening {} at once; messages before / while down / during / after: {}).\n\
          * Wasm (`build/index_bg.wasm`): {} bytes raw, {} bytes gzip -9.\n\
-         * Lost deliveries (fan-out + publish, all rounds): service **{}**, baseline **{}**.\n\
+         * Lost deliveries (fan-out + publish, all rounds): service **{}**, baseline **{}**{}.\n{}\
          * Earlier target at S = 500 (deliveries/s ≥ 0.8 × baseline, p99 ≤ 1.5 × baseline, zero lost), \
          saturated at {} msg/s: {}; below saturation at {} msg/s (`fanout_s500_light`): {}.\n\
          * {}\n\n### Goals (issue 14)\n\n{}\n\
-         Values are medians over rounds; ratio = service / baseline, computed per round (same run, \
-         alternating) and then the median taken.\n\n{}\n{END}",
+         Values are medians over rounds; ratio = service / baseline (or / Django), computed per \
+         round (same run, alternating) and then the median taken.\n\n{}\n{END}",
         m["nproc"], m["cpu_model"].as_str().unwrap_or("?"), m["mem_total_mib"], p["server_cpus"].as_str().unwrap_or("unpinned"),
-        p["rounds"], p["subs"], p["messages"], p["rate"], p["publish_concurrency"], p["publish_per_task"], p["connect"], p["idle"], p["idle_s"],
+        p["rounds"], if has_django(v) { "service, baseline, Django" } else { "service then baseline" }, p["subs"], p["messages"], p["rate"], p["publish_concurrency"], p["publish_per_task"], p["connect"], p["idle"], p["idle_s"],
         p["connect_all"], p["storm"], if p["storm_parallel"] == 0 { "all".to_string() } else { p["storm_parallel"].to_string() }, p["storm_messages"],
         w["raw_bytes"], w["gzip_bytes"], lost["service"], lost["baseline"],
+        if has_django(v) { format!(", Django **{}**", lost["django"]) } else { String::new() },
+        crate::django::report_lines(v),
         p["rate"], target_line(&s["target_s500"]), p["light_rate"], target_line(&s["target_s500_light"]),
         crate::idle::hibernation_line(v, &targets(v)), crate::goals::markdown(&s["goals"]),
         table(v)

@@ -1,6 +1,6 @@
-//! `all`: the full comparison. For each round, the service and then the baseline are started
-//! on a fresh state dir (pinned to their own core), every scenario runs against each with a
-//! hard time bound, and the raw results are kept per round.
+//! `all`: the full comparison. For each round, the service, the baseline and (when set up)
+//! the Django Channels target are started on fresh state (pinned to their own core), every
+//! scenario runs against each with a hard time bound, and the raw results are kept per round.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::common::Target;
-use crate::server::{Server, Spec};
+use crate::server::{Served, Server, Spec};
 use crate::{conn, fanout, idle, publish, storm};
 
 /// What `all` runs.
@@ -38,6 +38,8 @@ pub struct Paths {
     pub baseline: PathBuf,
     pub baseline_script: PathBuf,
     pub state: PathBuf,
+    /// The Django Channels target (bench/django/), when `--django-python` is given.
+    pub django: Option<crate::django::Setup>,
 }
 
 /// Room size of the below-saturation fan-out run (the size the target is stated at).
@@ -46,14 +48,15 @@ pub const LIGHT_SUBS: usize = 500;
 /// The publisher's rate limit is lifted so that it can send at the offered rate.
 pub const SERVICE_VARS: &[(&str, &str)] = &[("RATE_PER_SEC", "100000"), ("RATE_BURST", "100000")];
 
-/// Runs every round, A (service) then B (baseline), and returns `{rounds: [...]}`;
+/// Runs every round, A (service), B (baseline), C (Django, if set up), and returns `{rounds: [...]}`;
 /// `checkpoint` gets the rounds so far after each target (so a bound hit keeps them).
 pub async fn all(paths: &Paths, plan: &Plan, checkpoint: impl Fn(&Value)) -> Value {
     let mut rounds = Vec::new();
     for round in 1..=plan.rounds {
         let mut entry = Map::new();
         entry.insert("round".into(), json!(round));
-        for name in ["service", "baseline"] {
+        let third = paths.django.as_ref().map(|_| "django");
+        for name in ["service", "baseline"].into_iter().chain(third) {
             eprintln!("== round {round}/{}: {name}", plan.rounds);
             let result = target(paths, plan, name).await;
             entry.insert(name.into(), result);
@@ -67,6 +70,9 @@ pub async fn all(paths: &Paths, plan: &Plan, checkpoint: impl Fn(&Value)) -> Val
 }
 
 async fn target(paths: &Paths, plan: &Plan, name: &str) -> Value {
+    if name == "django" {
+        return crate::django::target(paths, plan).await;
+    }
     let is_service = name == "service";
     let (config, script) = if is_service {
         (&paths.service, &paths.service_script)
@@ -94,10 +100,11 @@ async fn target(paths: &Paths, plan: &Plan, name: &str) -> Value {
     out
 }
 
-async fn scenarios(t: &Target, server: &Server, plan: &Plan) -> Value {
+/// Every scenario of the plan against one running target.
+pub async fn scenarios(t: &Target, server: &impl Served, plan: &Plan) -> Value {
     let mut out = Map::new();
     // Memory per idle socket is measured on the fresh process, before anything else ran.
-    let pids = server.workerd_pids();
+    let pids = server.server_pids();
     let idle = idle::idle(t, &plan.idle, &pids);
     out.insert("idle".into(), bounded(plan, "idle", idle).await);
     settle().await;

@@ -111,6 +111,18 @@ impl Server {
     }
 }
 
+/// A running target as the scenarios see it: the processes whose memory is its cost
+/// (workerd here; Daphne and redis-server for the Django target).
+pub trait Served {
+    fn server_pids(&self) -> Vec<u32>;
+}
+
+impl Served for Server {
+    fn server_pids(&self) -> Vec<u32> {
+        self.workerd_pids()
+    }
+}
+
 fn spawn(
     root: &Path,
     spec: &Spec<'_>,
@@ -152,7 +164,7 @@ fn spawn(
         .map_err(|e| format!("spawn bench/serve.mjs: {e}"))
 }
 
-fn signal(pids: &[u32], sig: &str) {
+pub(crate) fn signal(pids: &[u32], sig: &str) {
     if !pids.is_empty() {
         let _ = Command::new("kill")
             .arg(sig)
@@ -162,7 +174,7 @@ fn signal(pids: &[u32], sig: &str) {
     }
 }
 
-fn alive(pid: u32) -> bool {
+pub(crate) fn alive(pid: u32) -> bool {
     fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| stat_field(&s, 0) != Some("Z"))
 }
 
@@ -198,7 +210,7 @@ fn stat_field(stat: &str, n: usize) -> Option<&str> {
     stat.rsplit_once(')')?.1.split_whitespace().nth(n)
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local addr").port()
 }

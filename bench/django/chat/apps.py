@@ -1,0 +1,7 @@
+"""The chat app of the bench's Django target."""
+from django.apps import AppConfig
+
+
+class ChatConfig(AppConfig):
+    name = "chat"
+    default_auto_field = "django.db.models.BigAutoField"
