@@ -5,7 +5,7 @@
 //! `serve-django` starts one by hand for single scenarios (`--port`).
 
 use std::collections::HashMap;
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,9 +14,9 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::{dev_vars, http, Target};
+use crate::common::{dev_vars, Target};
 use crate::run::{self, Paths, Plan};
-use crate::server::{alive, free_port, signal, Served};
+use crate::server::{alive, free_port, signal, wait_healthy, Served};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -112,8 +112,16 @@ fn pinned(prog: &Path, cpus: Option<&str>) -> Command {
     }
 }
 
-fn log_file(path: &Path) -> Result<(Stdio, Stdio), String> {
-    let out = File::create(path).map_err(|e| format!("{path:?}: {e}"))?;
+/// The target's log as stdout and stderr: a new file, or (`append`, for Daphne after
+/// `migrate`) the same one continued.
+fn log_file(path: &Path, append: bool) -> Result<(Stdio, Stdio), String> {
+    let out = fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(path)
+        .map_err(|e| format!("{path:?}: {e}"))?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
     Ok((out.into(), err.into()))
 }
@@ -162,21 +170,8 @@ impl Django {
     }
 
     async fn wait_ready(&mut self) -> Result<(), String> {
-        let addr = ([127, 0, 0, 1], self.port).into();
-        let start = Instant::now();
-        while start.elapsed() < READY_TIMEOUT {
-            if let Ok(Some(status)) = self.daphne.try_wait() {
-                return Err(format!("daphne exited ({status}); log {:?}", self.log_path));
-            }
-            if matches!(http(addr, "GET", "/healthz", "", None).await, Ok((200, _))) {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        Err(format!(
-            "no 200 from Django's /healthz within {READY_TIMEOUT:?}; log {:?}",
-            self.log_path
-        ))
+        let what = ("daphne", self.log_path.as_path());
+        wait_healthy(&mut self.daphne, self.port, what, READY_TIMEOUT, || true).await
     }
 
     /// Ends Daphne, then redis; removes the state dir.
@@ -211,7 +206,7 @@ async fn launch(
     log_path: &Path,
 ) -> Result<Child, String> {
     wait_redis(redis_port).await?;
-    let (out, err) = log_file(log_path)?;
+    let (out, err) = log_file(log_path, false)?;
     let migrate = pinned(&s.python, cpus)
         .args(["manage.py", "migrate", "--noinput"])
         .current_dir(&s.dir)
@@ -224,11 +219,7 @@ async fn launch(
     if !migrate.success() {
         return Err(format!("manage.py migrate failed; log {log_path:?}"));
     }
-    let log = fs::OpenOptions::new()
-        .append(true)
-        .open(log_path)
-        .map_err(|e| e.to_string())?;
-    let err = log.try_clone().map_err(|e| e.to_string())?;
+    let (log, err) = log_file(log_path, true)?;
     pinned(&s.python, cpus)
         // -v 0: no access log (a line per request and per socket), warnings only.
         .args([
@@ -263,7 +254,7 @@ fn start_redis(
     port: u16,
     state_base: &Path,
 ) -> Result<Child, String> {
-    let (out, err) = log_file(&state_base.join(format!("django-redis-{port}.log")))?;
+    let (out, err) = log_file(&state_base.join(format!("django-redis-{port}.log")), false)?;
     pinned(&s.redis, cpus)
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])

@@ -16,6 +16,31 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 /// What `bench/serve.mjs` prints once the migrations are applied and the port is open.
 const READY_LINE: &str = "ready on http://";
 
+/// Polls `/healthz` on `port` until it answers 200 once `ready()` holds, failing early when
+/// `child` (`what`, logging to `log`) exits and after `timeout`.
+pub async fn wait_healthy(
+    child: &mut Child,
+    port: u16,
+    (what, log): (&str, &Path),
+    timeout: Duration,
+    ready: impl Fn() -> bool,
+) -> Result<(), String> {
+    let addr = ([127, 0, 0, 1], port).into();
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("{what} exited early ({status}); log {log:?}"));
+        }
+        if ready() && matches!(http(addr, "GET", "/healthz", "", None).await, Ok((200, _))) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Err(format!(
+        "no 200 from {what}'s /healthz within {timeout:?}; log {log:?}"
+    ))
+}
+
 /// How to start one target.
 pub struct Spec<'a> {
     /// The wrangler config its bindings come from.
@@ -62,25 +87,17 @@ impl Server {
     }
 
     async fn wait_ready(&mut self) -> Result<(), String> {
-        let addr = ([127, 0, 0, 1], self.port).into();
-        let start = Instant::now();
-        while start.elapsed() < READY_TIMEOUT {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!(
-                    "the target exited early ({status}); log {:?}",
-                    self.log_path
-                ));
-            }
-            let migrated = fs::read_to_string(&self.log_path).is_ok_and(|l| l.contains(READY_LINE));
-            if migrated && matches!(http(addr, "GET", "/healthz", "", None).await, Ok((200, _))) {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        Err(format!(
-            "no 200 from /healthz within {READY_TIMEOUT:?}; log {:?}",
-            self.log_path
-        ))
+        let log = self.log_path.clone();
+        let migrated = || fs::read_to_string(&log).is_ok_and(|l| l.contains(READY_LINE));
+        let what = "the target";
+        wait_healthy(
+            &mut self.child,
+            self.port,
+            (what, &self.log_path),
+            READY_TIMEOUT,
+            migrated,
+        )
+        .await
     }
 
     /// The workerd processes under the server (what serves the Worker).

@@ -51,6 +51,12 @@ export function flushPresence(state, tag, batch, singles, joiners, froms) {
     }
 }
 
+/// The socket as JS sees it, for the loops that run in JS.
+pub fn js_socket(ws: &WebSocket) -> JsValue {
+    let ws: &worker::web_sys::WebSocket = ws.as_ref();
+    AsRef::<JsValue>::as_ref(ws).clone()
+}
+
 /// A `user_status` on its way out, with whose sessions must not get it.
 #[derive(Clone)]
 pub struct Status {
@@ -79,12 +85,18 @@ impl Held {
     ) -> Offer {
         self.statuses.push(status);
         if let Some(ws) = joiner {
-            let ws: &worker::web_sys::WebSocket = ws.as_ref();
-            let from = self.statuses.len() as u32;
-            self.joiners
-                .push((AsRef::<JsValue>::as_ref(ws).clone(), from));
+            self.joined(ws);
         }
         self.window.offer(now, window_ms)
+    }
+
+    /// A socket opened while changes are held (whether or not it changed presence): it
+    /// skips those, which its `presence` list already has.
+    pub fn joined(&mut self, ws: &WebSocket) {
+        if !self.statuses.is_empty() {
+            let from = self.statuses.len() as u32;
+            self.joiners.push((js_socket(ws), from));
+        }
     }
 
     pub fn is_empty(&self) -> bool {

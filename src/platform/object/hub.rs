@@ -9,7 +9,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Result, SqlStorage, SqlStorageValue, State, WebSocket};
 
-use super::coalesce::{Held, Status};
+use super::coalesce::{js_socket, Held, Status};
 use super::socket::{self, Attachment};
 use super::subscribers;
 use crate::domain::config::Settings;
@@ -253,10 +253,7 @@ impl Hub {
     pub fn broadcast(&self, text: &str, except: Option<&WebSocket>) -> usize {
         self.flush_held();
         self.keep(None, text, None);
-        let except = except.map_or(JsValue::UNDEFINED, |ws| {
-            let ws: &worker::web_sys::WebSocket = ws.as_ref();
-            AsRef::<JsValue>::as_ref(ws).clone()
-        });
+        let except = except.map_or(JsValue::UNDEFINED, js_socket);
         js::broadcast(&self.js, text, &except) as usize
     }
 
@@ -326,7 +323,10 @@ pub fn opened(
     hub.add(att.sid, &att.who);
     Ok(match arrived(sql, &att.who, others, now)? {
         Some(online) => hub.announce((online, None), Some(ws), now, window_ms),
-        None => None,
+        None => {
+            hub.held.borrow_mut().joined(ws);
+            None
+        }
     })
 }
 
