@@ -7,13 +7,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="${EDGE_RT_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/edge-realtime-tools}"
 
 # Pinned versions. WASM_BINDGEN_VERSION must equal Cargo.lock's wasm-bindgen.
-WORKER_BUILD_VERSION=0.8.7
 NODE_PKG_VERSION=22.23.3
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' "$ROOT/Cargo.lock")"
 
 WASM_TC="$TOOLS/wasm32-toolchain"
 NODE_PREFIX="$TOOLS/node-$NODE_PKG_VERSION"
-CARGO_TOOLS="$TOOLS/cargo-bin"
 BINDGEN_ROOT="$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION"
 
 export WRANGLER_SEND_METRICS=false
@@ -36,12 +34,12 @@ native_wasm_target() { # an ordinary rustup toolchain with the wasm32 target ins
     ls "$dir"/libstd-*.rlib >/dev/null 2>&1
 }
 
-# Tools for everything except the wasm compile: node, wrangler, worker-build, wasm-bindgen.
+# Tools for everything except the wasm compile: node, wrangler, esbuild, wasm-bindgen, wasm-opt.
 tools_path() {
   [ -d "$NODE_PREFIX/node_modules/.bin" ] && PATH="$NODE_PREFIX/node_modules/.bin:$PATH"
-  PATH="$ROOT/node_modules/.bin:$BINDGEN_ROOT/bin:$CARGO_TOOLS/bin:$PATH"
+  PATH="$ROOT/node_modules/.bin:$PATH"
   export PATH
-  export WASM_BINDGEN_BIN="$BINDGEN_ROOT/bin/wasm-bindgen"
+  export WASM_BINDGEN_BIN="$BINDGEN_ROOT/bin/edge-wasm-bindgen"
   [ -x "$ROOT/node_modules/@esbuild/linux-x64/bin/esbuild" ] &&
     export ESBUILD_BIN="$ROOT/node_modules/@esbuild/linux-x64/bin/esbuild"
   [ -x "$ROOT/node_modules/binaryen/bin/wasm-opt" ] &&

@@ -17,8 +17,8 @@ shift
 work="$ROOT/target/profile"
 rm -rf "$work" && mkdir -p "$work"
 
-log "profiling build (worker-build --profiling into build-prof/)"
-(wasm_path && worker-build --profiling --out-dir build-prof) > "$work/build.log" 2>&1 ||
+log "profiling build (scripts/worker-build.mjs --profiling into build-prof/)"
+(wasm_path && node scripts/worker-build.mjs --profiling --out-dir build-prof) > "$work/build.log" 2>&1 ||
   { tail -n 30 "$work/build.log"; exit 1; }
 # The same configuration with the profiling build as `main` and no [build] step.
 awk '/^\[/{skip = ($0 == "[build]")} !skip' wrangler.toml |

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs whatever this machine lacks to build, run and test the Worker; skips what is there.
 # Idempotent and cached under $TOOLS (see scripts/lib.sh). Never calls `rustup target add`.
+# Nothing here compiles a tool that a script can replace: the Worker build is
+# scripts/worker-build.mjs, and wasm-bindgen is tools/wasm-bindgen (the generator without the
+# CLI's test runner). `--browser` also installs Chromium for the browser tests.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 mkdir -p "$TOOLS"
@@ -34,16 +37,19 @@ setup_node() {
   node_ok || { echo "node >= 22.12 is still missing" >&2; exit 1; }
 }
 
-setup_cargo_tools() {
-  if [ "$(worker-build --version 2>/dev/null | awk '{print $NF}')" != "$WORKER_BUILD_VERSION" ]; then
-    log "cargo install worker-build $WORKER_BUILD_VERSION (~3 min, once)"
-    cargo install -q worker-build --version "$WORKER_BUILD_VERSION" --locked --root "$CARGO_TOOLS"
+setup_wasm_bindgen() { # tools/wasm-bindgen: the generator alone, compiled once per version
+  local stamp="$BINDGEN_ROOT/.source" source
+  source="$(cat "$ROOT"/tools/wasm-bindgen/{Cargo.toml,Cargo.lock,src/main.rs} | sha256sum | cut -c1-16)"
+  if [ -x "$WASM_BINDGEN_BIN" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$source" ]; then return; fi
+  if ! grep -q "\"=$WASM_BINDGEN_VERSION\"" "$ROOT/tools/wasm-bindgen/Cargo.toml"; then
+    echo "tools/wasm-bindgen/Cargo.toml must pin wasm-bindgen-cli-support =$WASM_BINDGEN_VERSION (Cargo.lock)" >&2
+    exit 1
   fi
-  if [ "$("$WASM_BINDGEN_BIN" --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
-    # Not --locked: its lockfile pins a crate version the registry here lacks.
-    log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (~2 min, once)"
-    cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$BINDGEN_ROOT"
-  fi
+  log "wasm-bindgen $WASM_BINDGEN_VERSION (tools/wasm-bindgen, ~1 min, once)"
+  cargo install -q --locked --path "$ROOT/tools/wasm-bindgen" --root "$BINDGEN_ROOT" \
+    --target-dir "$TOOLS/wasm-bindgen-target"
+  rm -rf "$TOOLS/wasm-bindgen-target"
+  echo "$source" > "$stamp"
 }
 
 setup_npm() {
@@ -55,12 +61,6 @@ setup_npm() {
   touch "$stamp"
 }
 
-setup_browser() { # Debian's chromium for the browser tests (Playwright's download is not used)
-  if [ -x /usr/bin/chromium ]; then return; fi
-  log "chromium for the browser tests"
-  apt_install chromium fonts-noto-color-emoji
-}
-
 setup_dev_vars() {
   if [ ! -f "$ROOT/.dev.vars" ]; then
     log "creating .dev.vars from .dev.vars.example (development secrets only)"
@@ -68,13 +68,20 @@ setup_dev_vars() {
   fi
 }
 
-setup_wasm_std
-setup_node
-setup_npm
+# Node and the npm packages download while the wasm32 std and wasm-bindgen compile.
 tools_path
-setup_cargo_tools
+( setup_node && setup_npm ) &
+NPM_JOB=$!
+setup_wasm_std
+setup_wasm_bindgen
+wait "$NPM_JOB" || { echo "node or npm install failed (above)" >&2; exit 1; }
+tools_path
 setup_dev_vars
 # Web Push keys for the demo (SPEC §11); keeps keys already there.
 node "$ROOT/scripts/vapid-keys.mjs"
-setup_browser
+# The browser tests' Chromium: `scripts/setup.sh --browser` (scripts/test.sh), not `make dev`.
+if [ "${1:-}" = --browser ] && [ ! -x /usr/bin/chromium ]; then
+  log "chromium for the browser tests"
+  apt_install chromium fonts-noto-color-emoji
+fi
 log "setup complete"

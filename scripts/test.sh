@@ -12,7 +12,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 quick=false
 [ "${1:-}" = "--quick" ] && quick=true
-$quick || bash "$ROOT/scripts/setup.sh"
+$quick || bash "$ROOT/scripts/setup.sh" --browser
 tools_path
 cd "$ROOT"
 
