@@ -20,11 +20,19 @@ apt_install() { # apt-get install the named Debian packages that are missing
 
 setup_wasm_std() {
   if native_wasm_target; then log "wasm32 target: machine toolchain"; return; fi
-  if [ -f "$WASM_TC/.complete" ]; then log "wasm32 target: $WASM_TC (cached)"; return; fi
+  # The stamp is the build script's hash, so a change to how std is built rebuilds it.
+  local source
+  source="$(sha256sum < "$ROOT/scripts/build-wasm32-sysroot.sh" | cut -c1-16)"
+  if [ "$(cat "$WASM_TC/.complete" 2>/dev/null)" = "$source" ]; then
+    log "wasm32 target: $WASM_TC (cached)"
+    return
+  fi
   log "wasm32 target: building std with Debian's rustc-web (once, ~1 min)"
   apt_install rustc-web cargo-web rust-web-src rust-web-llvm lld-22
   bash "$ROOT/scripts/build-wasm32-sysroot.sh" "$WASM_TC"
-  touch "$WASM_TC/.complete"
+  echo "$source" > "$WASM_TC/.complete"
+  # Artefacts compiled against the previous std would not link with this one.
+  rm -rf "$ROOT/target/wasm32-unknown-unknown"
 }
 
 setup_node() {

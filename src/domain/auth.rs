@@ -9,16 +9,12 @@
 //! are skipped ([`super::keys`]). A token carrying a `token_type` other than `access` (a
 //! SimpleJWT refresh token) is refused.
 
-use chrono::{DateTime, Duration, Utc};
-use jwt_compact::{
-    alg::{Ed25519, Es256, Hs256, Hs256Key, Rsa},
-    AlgorithmExt, Claims, TimeOptions, UntrustedToken, ValidationError,
-};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::identity::{ClaimNames, Identity, Profile};
+use super::jwt::{hs256_valid, Untrusted};
 pub use super::keys::AuthConfigError;
 use super::keys::{KeySet, PublicKey};
 
@@ -60,7 +56,7 @@ pub enum AuthError {
 /// `JWT_AUDIENCE` and the claim names (`JWT_USER_ID_CLAIM`, `JWT_ORGS_CLAIM`).
 #[derive(Default)]
 pub struct JwtVerifier {
-    hs256: Option<Hs256Key>,
+    hs256: Option<Vec<u8>>,
     keys: KeySet,
     issuer: Option<String>,
     audience: Option<String>,
@@ -85,7 +81,7 @@ impl JwtVerifier {
             Some(Err(e)) => (KeySet::default(), vec![e]),
         };
         let verifier = JwtVerifier {
-            hs256: nonempty(secret).map(|s| Hs256Key::new(s.as_bytes())),
+            hs256: nonempty(secret).map(String::into_bytes),
             keys,
             issuer: nonempty(issuer),
             audience: nonempty(audience),
@@ -123,40 +119,34 @@ impl JwtVerifier {
         token: &str,
         now_ms: i64,
     ) -> Result<Identity, AuthError> {
-        let untrusted = UntrustedToken::new(token).map_err(|_| AuthError::Malformed)?;
+        let untrusted = Untrusted::parse(token).ok_or(AuthError::Malformed)?;
         let claims = self.check_signature(&untrusted, fetched)?;
-        let now = DateTime::from_timestamp_millis(now_ms).unwrap_or(DateTime::<Utc>::MIN_UTC);
-        check_times(&claims, now)?;
-        self.check_audience(&claims.custom)?;
-        check_token_type(&claims.custom)?;
-        let custom = &claims.custom;
-        let user = self.claims.user_id(custom)?;
-        let exp = claims.expiration.map(|e| e.timestamp()).unwrap_or_default();
-        let (profile, orgs) = (Profile::from_claims(custom), self.claims.orgs(custom));
+        let exp = check_times(&claims, now_ms)?;
+        self.check_audience(&claims)?;
+        check_token_type(&claims)?;
+        let user = self.claims.user_id(&claims)?;
+        let (profile, orgs) = (Profile::from_claims(&claims), self.claims.orgs(&claims));
         Ok(Identity::new(user.to_string(), profile, orgs, exp))
     }
 
+    /// The claims, once the signature checks out with the key the configuration allows for
+    /// the token's `alg` (and `kid`).
     fn check_signature(
         &self,
-        token: &UntrustedToken<'_>,
+        token: &Untrusted<'_>,
         fetched: &KeySet,
-    ) -> Result<Claims<Map<String, Value>>, AuthError> {
-        let alg = token.algorithm();
-        let result = if alg == "HS256" {
+    ) -> Result<Map<String, Value>, AuthError> {
+        let valid = if token.alg == "HS256" {
             let key = self.hs256.as_ref().ok_or(AuthError::AlgorithmNotAllowed)?;
-            Hs256.validator(key).validate(token)
+            hs256_valid(key, token.signed, &token.signature)
         } else {
-            match self.key_for(token.header().key_id.as_deref(), alg, fetched)? {
-                PublicKey::Rs256(k) => Rsa::rs256().validator(k.as_ref()).validate(token),
-                PublicKey::Es256(k) => Es256.validator(k.as_ref()).validate(token),
-                PublicKey::EdDsa(k) => Ed25519.validator(k).validate(token),
-            }
+            self.key_for(token.kid.as_deref(), &token.alg, fetched)?
+                .verifies(token.signed, &token.signature)
         };
-        result.map(|t| t.claims().clone()).map_err(|e| match e {
-            ValidationError::MalformedClaims(_) => AuthError::Malformed,
-            ValidationError::AlgorithmMismatch { .. } => AuthError::AlgorithmNotAllowed,
-            _ => AuthError::BadSignature,
-        })
+        if !valid {
+            return Err(AuthError::BadSignature);
+        }
+        token.claims().ok_or(AuthError::Malformed)
     }
 
     /// The key for `kid` (`JWT_JWKS`'s first, then the fetched set's); without a `kid`,
@@ -214,26 +204,33 @@ impl JwtVerifier {
 /// True when `token` is signed with a public-key algorithm, i.e. may need the fetched key
 /// set; HS256 and malformed tokens never do.
 pub fn uses_public_key(token: &str) -> bool {
-    UntrustedToken::new(token).is_ok_and(|t| t.algorithm() != "HS256")
+    Untrusted::parse(token).is_some_and(|t| t.alg != "HS256")
 }
 
-fn check_times(claims: &Claims<Map<String, Value>>, now: DateTime<Utc>) -> Result<(), AuthError> {
-    let options = TimeOptions::new(Duration::seconds(LEEWAY_SECS), move || now);
-    claims.validate_expiration(&options).map_err(|e| match e {
-        ValidationError::NoClaim(_) => AuthError::MissingClaim("exp"),
-        _ => AuthError::Expired,
-    })?;
-    if claims.not_before.is_some() {
-        claims
-            .validate_maturity(&options)
-            .map_err(|_| AuthError::NotYetValid)?;
+/// `exp` (required), `nbf` and `iat` against `now_ms` with [`LEEWAY_SECS`]; the expiry in
+/// Unix seconds. Times are integer seconds (RFC 7519 NumericDate); anything else is
+/// malformed.
+fn check_times(claims: &Map<String, Value>, now_ms: i64) -> Result<i64, AuthError> {
+    let time = |name: &str| match claims.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .map(|secs| Some(secs.saturating_mul(1000)))
+            .ok_or(AuthError::Malformed),
+    };
+    let leeway = LEEWAY_SECS * 1000;
+    let exp = time("exp")?.ok_or(AuthError::MissingClaim("exp"))?;
+    if now_ms > exp.saturating_add(leeway) {
+        return Err(AuthError::Expired);
     }
-    if let Some(iat) = claims.issued_at {
-        if iat > now + Duration::seconds(LEEWAY_SECS) {
-            return Err(AuthError::NotYetValid);
-        }
+    let not_before = [time("nbf")?, time("iat")?].into_iter().flatten();
+    if not_before
+        .into_iter()
+        .any(|t| t > now_ms.saturating_add(leeway))
+    {
+        return Err(AuthError::NotYetValid);
     }
-    Ok(())
+    Ok(exp / 1000)
 }
 
 /// SimpleJWT marks its tokens `access` or `refresh`; only access tokens open anything.

@@ -2,7 +2,12 @@
 
 use super::*;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
-use jwt_compact::{alg::RsaPrivateKey, jwk::JsonWebKey, Header};
+use chrono::DateTime;
+use jwt_compact::{
+    alg::{Ed25519, Es256, Hs256, Hs256Key, Rsa, RsaPrivateKey},
+    jwk::JsonWebKey,
+    AlgorithmExt, Claims, Header,
+};
 use serde_json::json;
 
 const NOW_MS: i64 = 1_800_000_000_000;

@@ -6,8 +6,11 @@
 
 use std::collections::HashMap;
 
-use jwt_compact::{alg::RsaPublicKey, jwk::JsonWebKey};
+use base64ct::{Base64UrlUnpadded, Encoding};
+use p256::ecdsa::signature::Verifier;
+use rsa::{pkcs1v15, BigUint, RsaPublicKey};
 use serde_json::Value;
+use sha2::Sha256;
 
 /// A key set, or one of its keys, the service cannot use. Messages never hold key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,12 +29,26 @@ pub enum AuthConfigError {
 
 /// One verifying key; its variant is the only algorithm it verifies.
 pub(super) enum PublicKey {
-    Rs256(Box<RsaPublicKey>),
+    Rs256(Box<pkcs1v15::VerifyingKey<Sha256>>),
     Es256(Box<p256::ecdsa::VerifyingKey>),
     EdDsa(ed25519_compact::PublicKey),
 }
 
 impl PublicKey {
+    /// Whether `signature` (the token's third part, decoded) signs `signed` with this key:
+    /// RSASSA-PKCS1-v1_5 with SHA-256, ECDSA P-256 with SHA-256 (`r || s`, RFC 7518 §3.4),
+    /// or Ed25519.
+    pub(super) fn verifies(&self, signed: &[u8], signature: &[u8]) -> bool {
+        match self {
+            PublicKey::Rs256(key) => pkcs1v15::Signature::try_from(signature)
+                .is_ok_and(|sig| key.verify(signed, &sig).is_ok()),
+            PublicKey::Es256(key) => p256::ecdsa::Signature::from_slice(signature)
+                .is_ok_and(|sig| key.verify(signed, &sig).is_ok()),
+            PublicKey::EdDsa(key) => ed25519_compact::Signature::from_slice(signature)
+                .is_ok_and(|sig| key.verify(signed, &sig).is_ok()),
+        }
+    }
+
     pub(super) fn alg(&self) -> &'static str {
         match self {
             PublicKey::Rs256(_) => "RS256",
@@ -129,13 +146,34 @@ fn parse_key(raw: &Value) -> Result<PublicKey, String> {
         return Err(format!("alg {alg:?} is not supported for a {kty} key"));
     }
     let invalid = || format!("not a valid {kty} public key (missing field or bad base64url)");
-    let jwk: JsonWebKey<'_> = serde_json::from_value(raw.clone()).map_err(|_| invalid())?;
-    let key = match expected_alg {
-        "RS256" => RsaPublicKey::try_from(&jwk).map(|k| PublicKey::Rs256(Box::new(k))),
-        "ES256" => p256::ecdsa::VerifyingKey::try_from(&jwk).map(|k| PublicKey::Es256(Box::new(k))),
-        _ => ed25519_compact::PublicKey::try_from(&jwk).map(PublicKey::EdDsa),
+    let bytes = |k: &str| {
+        let text = raw.get(k).and_then(Value::as_str).ok_or_else(invalid)?;
+        Base64UrlUnpadded::decode_vec(text).map_err(|_| invalid())
     };
-    key.map_err(|_| invalid())
+    let key = match expected_alg {
+        "RS256" => rsa_key(&bytes("n")?, &bytes("e")?)
+            .map(|k| PublicKey::Rs256(Box::new(pkcs1v15::VerifyingKey::new(k)))),
+        "ES256" => p256_key(&bytes("x")?, &bytes("y")?).map(|k| PublicKey::Es256(Box::new(k))),
+        _ => ed25519_compact::PublicKey::from_slice(&bytes("x")?)
+            .ok()
+            .map(PublicKey::EdDsa),
+    };
+    key.ok_or_else(invalid)
+}
+
+/// An RSA public key from its JWK modulus and exponent (big-endian); the `rsa` crate refuses
+/// moduli over 4096 bits and unusable exponents.
+fn rsa_key(n: &[u8], e: &[u8]) -> Option<RsaPublicKey> {
+    RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e)).ok()
+}
+
+/// A P-256 key from its JWK coordinates (32 bytes each); a point off the curve is refused.
+fn p256_key(x: &[u8], y: &[u8]) -> Option<p256::ecdsa::VerifyingKey> {
+    if x.len() != 32 || y.len() != 32 {
+        return None;
+    }
+    let point = p256::EncodedPoint::from_affine_coordinates(x.into(), y.into(), false);
+    p256::ecdsa::VerifyingKey::from_encoded_point(&point).ok()
 }
 
 /// `s` cut to `max` characters, for names quoted in log lines.

@@ -3,6 +3,7 @@
 
 use jwt_compact::{
     alg::{Es256, Hs256, Hs256Key},
+    jwk::JsonWebKey,
     AlgorithmExt, Claims, Header,
 };
 use serde_json::{json, Map};

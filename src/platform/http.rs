@@ -2,9 +2,10 @@
 //! [`ApiError`] to a response, and accept-then-close answers for sockets that are refused.
 
 use serde::Serialize;
-use worker::{Error, Response, Result, WebSocketPair};
+use worker::{Error, Request, Response, Result, WebSocketPair};
 
 use crate::domain::errors::{ApiError, Close};
+use crate::domain::query::Query;
 
 /// A runtime failure (storage, a binding, another object) inside a request: logged here,
 /// where it becomes a 503, and never shown to the client.
@@ -16,6 +17,12 @@ impl From<Error> for ApiError {
 }
 
 /// A JSON response with `status`.
+/// The request's query, from the URL the runtime has already parsed (not `Request::url`,
+/// which parses it again with the `url` crate).
+pub fn query(req: &Request) -> Query {
+    Query::of_url(&req.inner().url())
+}
+
 pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
     Ok(Response::from_json(body)?.with_status(status))
 }

@@ -132,11 +132,9 @@ async fn forward(
     key: Option<&str>,
 ) -> Result<Response> {
     use ApiRoute::*;
-    let query = req
-        .url()?
-        .query()
-        .map(|q| format!("?{q}"))
-        .unwrap_or_default();
+    // Passed on as sent (the object decodes it); the fragment never reaches a server.
+    let url = req.inner().url();
+    let query = url.find('?').map(|i| &url[i..]).unwrap_or_default();
     let (method, path) = match &route {
         PostMessage(_) => (Method::Post, "/messages".to_string()),
         ListMessages(_) => (Method::Get, format!("/messages{query}")),

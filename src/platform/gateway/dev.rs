@@ -9,17 +9,14 @@
 //! the user is also added to that conversation server-side (so the API key never reaches
 //! a browser).
 
-use chrono::DateTime;
-use jwt_compact::{
-    alg::{Hs256, Hs256Key},
-    AlgorithmExt, Claims, Header,
-};
 use serde_json::{json, Map, Value};
-use worker::{Env, Method, Request, Response, Result, Url};
+use worker::{Env, Method, Request, Response, Result};
 
 use crate::domain::errors::ApiError;
 use crate::domain::identity::ClaimNames;
 use crate::domain::ids::{Id, StreamKey};
+use crate::domain::jwt::hs256_token;
+use crate::domain::query::Query;
 use crate::platform::config::{var, Config};
 use crate::platform::http;
 use crate::platform::internal::{self, Command};
@@ -35,7 +32,7 @@ pub async fn token(req: &Request, env: &Env, cfg: &Config) -> Result<Response> {
     if req.method() != Method::Get {
         return http::error(&ApiError::MethodNotAllowed);
     }
-    let ask = match DevRequest::from_url(&req.url()?) {
+    let ask = match DevRequest::from_query(&http::query(req)) {
         Ok(ask) => ask,
         Err(e) => return http::error(&e),
     };
@@ -43,9 +40,7 @@ pub async fn token(req: &Request, env: &Env, cfg: &Config) -> Result<Response> {
         return http::error(&ApiError::BadRequest("JWT_SECRET is not configured".into()));
     };
     let claims = ask.claims(now_ms() / 1000, cfg.verifier.claim_names());
-    let Ok(token) = Hs256.token(&Header::empty(), &claims, &Hs256Key::new(secret)) else {
-        return http::error(&ApiError::Internal);
-    };
+    let token = hs256_token(secret.as_bytes(), &claims);
     if let Some(conversation) = &ask.join {
         let resp = join(env, conversation, &ask.user).await?;
         if resp.status_code() >= 300 {
@@ -65,12 +60,12 @@ struct DevRequest {
 }
 
 impl DevRequest {
-    fn from_url(url: &Url) -> std::result::Result<Self, ApiError> {
+    fn from_query(query: &Query) -> std::result::Result<Self, ApiError> {
         let param = |name: &str| {
-            url.query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
+            query
+                .get(name)
                 .filter(|v| !v.is_empty())
+                .map(str::to_string)
         };
         let bad = |m: &str| ApiError::BadRequest(m.into());
         let user = param("user")
@@ -98,7 +93,7 @@ impl DevRequest {
     }
 
     /// The token's claims, issued at `now` (Unix seconds) and valid for [`TTL_SECS`].
-    fn claims(&self, now: i64, names: &ClaimNames) -> Claims<Map<String, Value>> {
+    fn claims(&self, now: i64, names: &ClaimNames) -> Map<String, Value> {
         let mut custom = Map::new();
         let user_claim = names.user_id.first().map_or("sub", String::as_str);
         custom.insert(user_claim.into(), json!(self.user.as_str()));
@@ -111,10 +106,9 @@ impl DevRequest {
             let orgs: Vec<&str> = self.orgs.iter().map(Id::as_str).collect();
             custom.insert(names.orgs.clone(), json!(orgs));
         }
-        let mut claims = Claims::new(custom);
-        claims.issued_at = DateTime::from_timestamp(now, 0);
-        claims.expiration = DateTime::from_timestamp(now + TTL_SECS, 0);
-        claims
+        custom.insert("iat".into(), json!(now));
+        custom.insert("exp".into(), json!(now + TTL_SECS));
+        custom
     }
 }
 

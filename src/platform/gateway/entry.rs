@@ -10,6 +10,7 @@ use crate::domain::errors::{ApiError, Close};
 use crate::domain::health::DeepHealth;
 use crate::domain::identity::Identity;
 use crate::domain::ids::{dm_conversation_id, Id, StreamKey, ONLINE_ORG};
+use crate::domain::query::Query;
 use crate::domain::routes::{is_socket_path, route, Route, RouteError, SocketRoute};
 use crate::platform::config::{config, Config};
 use crate::platform::http::{self, answer_socket, refuse_socket};
@@ -30,8 +31,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 }
 
 async fn handle(req: Request, env: &Env, cfg: &Config) -> Result<Response> {
-    let url = req.url()?;
-    let path = url.path().to_string();
+    let path = req.path();
+    let query = http::query(&req);
     let guarded = is_socket_path(&path) || path.starts_with("/api/");
     if guarded
         && !cfg
@@ -42,7 +43,7 @@ async fn handle(req: Request, env: &Env, cfg: &Config) -> Result<Response> {
     }
     let upgrade = is_upgrade(&req)?;
     match route(req.method().as_ref(), &path) {
-        Ok(Route::Health) if wants_deep(&url) => deep_health(env, cfg).await,
+        Ok(Route::Health) if wants_deep(&query) => deep_health(env, cfg).await,
         Ok(Route::Health) => http::json(200, &serde_json::json!({"ok": true})),
         Ok(Route::Socket(_)) if !upgrade => http::error(&ApiError::UpgradeRequired),
         Ok(Route::Socket(socket)) => open_socket(&req, env, cfg, socket).await,
@@ -58,9 +59,8 @@ async fn handle(req: Request, env: &Env, cfg: &Config) -> Result<Response> {
 }
 
 /// `?deep=1` (or `true`) on `/healthz`.
-fn wants_deep(url: &Url) -> bool {
-    url.query_pairs()
-        .any(|(k, v)| k == "deep" && matches!(v.as_ref(), "1" | "true"))
+fn wants_deep(query: &Query) -> bool {
+    query.has("deep", "1") || query.has("deep", "true")
 }
 
 /// D1 answers `SELECT 1` (else 503), the configuration problems by name and kind, and the
@@ -96,17 +96,10 @@ fn offered_protocol(req: &Request) -> Result<Option<String>> {
 /// The query the object gets: only `since`, `presence` and the session marker travel on (the
 /// token must not reach the object or its logs). `None` when `since` is not a number or
 /// `presence` is not `batch`.
-fn forwarded_query(url: &Url, session: bool) -> Option<String> {
-    let param = |name: &str| {
-        url.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    };
-    let since = param("since");
-    let presence = param("presence");
-    if since.as_deref().is_some_and(|s| s.parse::<u64>().is_err())
-        || presence.as_deref().is_some_and(|p| p != "batch")
-    {
+fn forwarded_query(query: &Query, session: bool) -> Option<String> {
+    let since = query.get("since");
+    let presence = query.get("presence");
+    if since.is_some_and(|s| s.parse::<u64>().is_err()) || presence.is_some_and(|p| p != "batch") {
         return None;
     }
     let parts: Vec<String> = [
@@ -127,15 +120,12 @@ async fn open_socket(
     cfg: &Config,
     socket: SocketRoute,
 ) -> Result<Response> {
-    let url = req.url()?;
-    let query_token = url
-        .query_pairs()
-        .find(|(k, _)| k == "token")
-        .map(|(_, v)| v.into_owned());
+    let query = http::query(req);
+    let query_token = query.get("token");
     let creds = credentials(
         req.headers().get("Authorization")?.as_deref(),
         req.headers().get("Sec-WebSocket-Protocol")?.as_deref(),
-        query_token.as_deref(),
+        query_token,
     );
     let protocol = creds.protocol.as_deref();
     let verified = match creds.token {
@@ -149,7 +139,7 @@ async fn open_socket(
         return refuse_socket(Close::BadRequest, protocol);
     };
     let session = matches!(socket, SocketRoute::Session);
-    let Some(query) = forwarded_query(&url, session) else {
+    let Some(query) = forwarded_query(&query, session) else {
         return refuse_socket(Close::BadRequest, protocol);
     };
     let query = (!query.is_empty()).then_some(query);
@@ -178,7 +168,7 @@ mod tests {
 
     #[test]
     fn deep_health_is_asked_for_with_deep_1_or_true() {
-        let deep = |q: &str| wants_deep(&Url::parse(&format!("http://x/healthz{q}")).unwrap());
+        let deep = |q: &str| wants_deep(&Query::of_url(&format!("http://x/healthz{q}")));
         assert!(deep("?deep=1") && deep("?deep=true") && deep("?a=b&deep=1"));
         assert!(!deep("") && !deep("?deep=0") && !deep("?deep") && !deep("?shallow=1"));
     }

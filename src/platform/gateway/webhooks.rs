@@ -45,10 +45,9 @@ impl Failed {
 const COLUMNS: &str = "id, type, body, source, attempts, error, created_at, failed_at";
 
 fn limit(req: &Request) -> std::result::Result<i64, ApiError> {
-    let url = req.url()?;
-    match url.query_pairs().find(|(k, _)| k == "limit") {
+    match http::query(req).get("limit") {
         None => Ok(50),
-        Some((_, v)) => v
+        Some(v) => v
             .parse::<i64>()
             .ok()
             .filter(|l| (1..=200).contains(l))

@@ -30,7 +30,7 @@ use crate::domain::push::Policy;
 use crate::domain::stream::EventLog;
 use crate::domain::webhook::{Kind, ONLINE_REPORT_PATH};
 use crate::platform::gateway::notify::{LEDGER_PATH, NOTIFY_PATH};
-use crate::platform::http::{error, json as reply};
+use crate::platform::http::{self, error, json as reply};
 use crate::platform::internal::{self, IDEMPOTENCY};
 use crate::platform::object::core::{Core, Hooks, NextRun};
 use crate::platform::object::socket::{self, Attachment, Connect};
@@ -301,12 +301,8 @@ impl UserInbox {
     /// A page from D1 with the unread count, and the `last_seq` the page is complete up to
     /// (SPEC §12: resume from it misses nothing and repeats nothing).
     async fn list(&self, req: &Request) -> Result<Response, ApiError> {
-        let url = req.url()?;
-        let q = |k: &str| {
-            url.query_pairs()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.into_owned())
-        };
+        let query = http::query(req);
+        let q = |k: &str| query.get(k).map(str::to_string);
         let unread = q("unread").is_some_and(|v| v == "true" || v == "1");
         let limit = match q("limit") {
             None => 50,

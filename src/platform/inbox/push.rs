@@ -9,7 +9,7 @@ use worker::{Method, Request, Response, SqlStorage};
 
 use crate::domain::errors::ApiError;
 use crate::domain::push::{Policy, Subscription, MAX_SUBSCRIPTIONS};
-use crate::platform::http::json as reply;
+use crate::platform::http::{self, json as reply};
 use crate::platform::object::core::Core;
 use crate::platform::object::timers::{self, Timer};
 use crate::platform::runtime::now_ms;
@@ -30,13 +30,11 @@ CREATE INDEX push_queue_due ON push_queue (due)";
 /// The policy of an internal publish (`?push=`; absent: the default). The Worker has
 /// already refused any other value.
 pub fn policy_of(req: &Request) -> Policy {
-    let url = req.url().ok();
-    let value = url.as_ref().and_then(|u| {
-        u.query_pairs()
-            .find(|(k, _)| k == POLICY_QUERY)
-            .map(|(_, v)| v.into_owned())
-    });
-    value.and_then(|v| Policy::parse(&v)).unwrap_or_default()
+    let query = http::query(req);
+    query
+        .get(POLICY_QUERY)
+        .and_then(Policy::parse)
+        .unwrap_or_default()
 }
 
 /// The subscription commands: `POST` (add or refresh), `DELETE`, `GET` (list).

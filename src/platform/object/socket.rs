@@ -13,7 +13,7 @@ use crate::domain::errors::{Close, ErrorCode, FrameError};
 use crate::domain::identity::Identity;
 use crate::domain::limits::{Bucket, Verdict};
 use crate::domain::protocol::{decode, ClientFrame, Incoming, ServerFrame, PING_TEXT, PONG_TEXT};
-use crate::platform::http::refuse_socket;
+use crate::platform::http::{self, refuse_socket};
 use crate::platform::internal;
 
 use super::coalesce::BATCH_TAG;
@@ -55,15 +55,10 @@ impl Connect {
         let Ok(who) = serde_json::from_str::<Identity>(&who) else {
             return Ok(None);
         };
-        let url = req.url()?;
-        let since = url
-            .query_pairs()
-            .find(|(k, _)| k == "since")
-            .and_then(|(_, v)| v.parse().ok());
-        let session = url.query_pairs().any(|(k, v)| k == "session" && v == "1");
-        let presence_batch = url
-            .query_pairs()
-            .any(|(k, v)| k == "presence" && v == "batch");
+        let query = http::query(req);
+        let since = query.get("since").and_then(|v| v.parse().ok());
+        let session = query.has("session", "1");
+        let presence_batch = query.has("presence", "batch");
         Ok(Some(Connect {
             who,
             stream_id,

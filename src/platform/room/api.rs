@@ -12,7 +12,7 @@ use crate::domain::ids::{dm_members, Id};
 use crate::domain::protocol::{ChatMessageIn, MessageView, Sender};
 use crate::domain::room::{self, Actor};
 use crate::domain::time::iso;
-use crate::platform::http::{error, json as reply};
+use crate::platform::http::{self, error, json as reply};
 use crate::platform::internal::{IDEMPOTENCY, USER};
 use crate::platform::object::{idempotency, outbox};
 use crate::platform::runtime::{new_id, now_ms};
@@ -177,12 +177,8 @@ impl ConversationRoom {
     }
 
     async fn history(&self, req: &Request) -> Result<Response, ApiError> {
-        let url = req.url()?;
-        let q = |k: &str| {
-            url.query_pairs()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.into_owned())
-        };
+        let query = http::query(req);
+        let q = |k: &str| query.get(k).map(str::to_string);
         if let Some(user) = req.headers().get(USER).ok().flatten() {
             if !self.may_join(&user) {
                 return Err(ApiError::Forbidden(
