@@ -93,7 +93,7 @@ fn sizes(a: &Args, key: &str, default: &str) -> Result<Vec<usize>, String> {
 fn storm_plan(a: &Args) -> Result<storm::Plan, String> {
     let m = a.num("storm-messages", 5)?;
     Ok(storm::Plan {
-        connect_all: sizes(a, "connect-all", "100,500")?,
+        connect_all: sizes(a, "connect-all", "100,500,1000")?,
         storm_subs: a.num("storm", 1000)?,
         opts: storm::Opts {
             subs: 0,
