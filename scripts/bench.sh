@@ -8,7 +8,7 @@
 # The Django target's venv and Debian's redis-server are installed first (bench/django/setup.sh,
 # cached under $TOOLS).
 #
-#   BENCH_TIMEOUT_SECS  overall bound (default 2700; the default plan takes about 20 min on 2 cores)
+#   BENCH_TIMEOUT_SECS  overall bound (default 2700; the default plan took 26 min on 2 cores)
 #   BENCH_DJANGO=0      leave the Django target out (service and baseline only)
 #   extra arguments     passed to `edge-realtime-bench all` (e.g. --rounds 1 --subs 10,100)
 #
