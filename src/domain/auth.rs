@@ -223,11 +223,8 @@ fn check_times(claims: &Map<String, Value>, now_ms: i64) -> Result<i64, AuthErro
     if now_ms > exp.saturating_add(leeway) {
         return Err(AuthError::Expired);
     }
-    let not_before = [time("nbf")?, time("iat")?].into_iter().flatten();
-    if not_before
-        .into_iter()
-        .any(|t| t > now_ms.saturating_add(leeway))
-    {
+    let mut not_before = [time("nbf")?, time("iat")?].into_iter().flatten();
+    if not_before.any(|t| t > now_ms.saturating_add(leeway)) {
         return Err(AuthError::NotYetValid);
     }
     Ok(exp / 1000)

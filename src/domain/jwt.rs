@@ -29,7 +29,7 @@ struct Header {
     alg: String,
     #[serde(default)]
     kid: Option<String>,
-    /// Only JSON claims are supported (`cty` absent or `JWT`-like JSON).
+    /// Only JSON claims are supported: `cty` absent or `json`.
     #[serde(default)]
     cty: Option<String>,
 }
@@ -66,9 +66,7 @@ impl<'a> Untrusted<'a> {
 
 /// Whether `signature` is the HMAC-SHA256 of `signed` under `key` (compared in constant time).
 pub fn hs256_valid(key: &[u8], signed: &[u8], signature: &[u8]) -> bool {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
-        return false;
-    };
+    let mut mac = hmac(key);
     mac.update(signed);
     mac.verify_slice(signature).is_ok()
 }
@@ -78,11 +76,15 @@ pub fn hs256_token(key: &[u8], claims: &Map<String, Value>) -> String {
     let head = Base64UrlUnpadded::encode_string(br#"{"alg":"HS256","typ":"JWT"}"#);
     let body = serde_json::to_vec(claims).unwrap_or_default();
     let signed = format!("{head}.{}", Base64UrlUnpadded::encode_string(&body));
-    // HMAC takes a key of any length, so this cannot fail.
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
+    let mut mac = hmac(key);
     mac.update(signed.as_bytes());
     let sig = mac.finalize().into_bytes();
     format!("{signed}.{}", Base64UrlUnpadded::encode_string(&sig))
+}
+
+fn hmac(key: &[u8]) -> Hmac<Sha256> {
+    // HMAC takes a key of any length, so this cannot fail.
+    Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length")
 }
 
 #[cfg(test)]

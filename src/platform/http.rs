@@ -16,13 +16,13 @@ impl From<Error> for ApiError {
     }
 }
 
-/// A JSON response with `status`.
 /// The request's query, from the URL the runtime has already parsed (not `Request::url`,
 /// which parses it again with the `url` crate).
 pub fn query(req: &Request) -> Query {
     Query::of_url(&req.inner().url())
 }
 
+/// A JSON response with `status`.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
     Ok(Response::from_json(body)?.with_status(status))
 }

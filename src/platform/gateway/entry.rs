@@ -46,7 +46,7 @@ async fn handle(req: Request, env: &Env, cfg: &Config) -> Result<Response> {
         Ok(Route::Health) if wants_deep(&query) => deep_health(env, cfg).await,
         Ok(Route::Health) => http::json(200, &serde_json::json!({"ok": true})),
         Ok(Route::Socket(_)) if !upgrade => http::error(&ApiError::UpgradeRequired),
-        Ok(Route::Socket(socket)) => open_socket(&req, env, cfg, socket).await,
+        Ok(Route::Socket(socket)) => open_socket(&req, &query, env, cfg, socket).await,
         Ok(Route::Api(api)) => super::api::handle(req, env, cfg, api).await,
         Ok(Route::DevToken) => super::dev::token(&req, env, cfg).await,
         Err(RouteError::BadId(_)) if upgrade && is_socket_path(&path) => {
@@ -116,16 +116,15 @@ fn forwarded_query(query: &Query, session: bool) -> Option<String> {
 /// Verifies the token, resolves the stream and forwards the upgrade to its object.
 async fn open_socket(
     req: &Request,
+    query: &Query,
     env: &Env,
     cfg: &Config,
     socket: SocketRoute,
 ) -> Result<Response> {
-    let query = http::query(req);
-    let query_token = query.get("token");
     let creds = credentials(
         req.headers().get("Authorization")?.as_deref(),
         req.headers().get("Sec-WebSocket-Protocol")?.as_deref(),
-        query_token,
+        query.get("token"),
     );
     let protocol = creds.protocol.as_deref();
     let verified = match creds.token {
@@ -139,7 +138,7 @@ async fn open_socket(
         return refuse_socket(Close::BadRequest, protocol);
     };
     let session = matches!(socket, SocketRoute::Session);
-    let Some(query) = forwarded_query(&query, session) else {
+    let Some(query) = forwarded_query(query, session) else {
         return refuse_socket(Close::BadRequest, protocol);
     };
     let query = (!query.is_empty()).then_some(query);

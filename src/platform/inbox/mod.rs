@@ -302,9 +302,8 @@ impl UserInbox {
     /// (SPEC §12: resume from it misses nothing and repeats nothing).
     async fn list(&self, req: &Request) -> Result<Response, ApiError> {
         let query = http::query(req);
-        let q = |k: &str| query.get(k).map(str::to_string);
-        let unread = q("unread").is_some_and(|v| v == "true" || v == "1");
-        let limit = match q("limit") {
+        let unread = matches!(query.get("unread"), Some("true" | "1"));
+        let limit = match query.get("limit") {
             None => 50,
             Some(v) => v
                 .parse::<i64>()

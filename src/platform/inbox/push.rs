@@ -30,8 +30,7 @@ CREATE INDEX push_queue_due ON push_queue (due)";
 /// The policy of an internal publish (`?push=`; absent: the default). The Worker has
 /// already refused any other value.
 pub fn policy_of(req: &Request) -> Policy {
-    let query = http::query(req);
-    query
+    http::query(req)
         .get(POLICY_QUERY)
         .and_then(Policy::parse)
         .unwrap_or_default()

@@ -178,7 +178,6 @@ impl ConversationRoom {
 
     async fn history(&self, req: &Request) -> Result<Response, ApiError> {
         let query = http::query(req);
-        let q = |k: &str| query.get(k).map(str::to_string);
         if let Some(user) = req.headers().get(USER).ok().flatten() {
             if !self.may_join(&user) {
                 return Err(ApiError::Forbidden(
@@ -187,11 +186,13 @@ impl ConversationRoom {
             }
         }
         let num = |k: &str| -> Result<Option<i64>, ApiError> {
-            q(k).map(|v| {
-                v.parse::<i64>()
-                    .map_err(|_| ApiError::BadRequest(format!("{k} must be a whole number")))
-            })
-            .transpose()
+            query
+                .get(k)
+                .map(|v| {
+                    v.parse::<i64>()
+                        .map_err(|_| ApiError::BadRequest(format!("{k} must be a whole number")))
+                })
+                .transpose()
         };
         let limit = num("limit")?.unwrap_or(50);
         if !(1..=200).contains(&limit) {
