@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq;
 use super::identity::{ClaimNames, Identity, Profile};
 use super::jwt::{hs256_valid, Untrusted};
 pub use super::keys::AuthConfigError;
-use super::keys::{KeySet, PublicKey};
+use super::keys::{Alg, KeySet, PublicKey, Signatures};
 
 /// Leeway for `exp`, `nbf` and `iat` (SPEC §2).
 pub const LEEWAY_SECS: i64 = 60;
@@ -106,21 +106,18 @@ impl JwtVerifier {
         self.hs256.is_some() || !self.keys.is_empty()
     }
 
-    /// Verifies `token` at `now_ms` (Unix milliseconds) with the configured keys alone.
-    pub fn verify(&self, token: &str, now_ms: i64) -> Result<Identity, AuthError> {
-        self.verify_with(&KeySet::default(), token, now_ms)
-    }
-
-    /// Verifies `token` at `now_ms` with the configured keys and the `fetched` set (from
-    /// `JWT_JWKS_URL`), and returns who it names.
-    pub fn verify_with(
+    /// Verifies `token` at `now_ms` (Unix milliseconds) with the configured keys and the
+    /// `fetched` set (from `JWT_JWKS_URL`; empty without it), public-key signatures checked
+    /// by `sigs`, and returns who it names.
+    pub async fn verify(
         &self,
+        sigs: &impl Signatures,
         fetched: &KeySet,
         token: &str,
         now_ms: i64,
     ) -> Result<Identity, AuthError> {
         let untrusted = Untrusted::parse(token).ok_or(AuthError::Malformed)?;
-        let claims = self.check_signature(&untrusted, fetched)?;
+        let claims = self.check_signature(sigs, &untrusted, fetched).await?;
         let exp = check_times(&claims, now_ms)?;
         self.check_audience(&claims)?;
         check_token_type(&claims)?;
@@ -131,8 +128,9 @@ impl JwtVerifier {
 
     /// The claims, once the signature checks out with the key the configuration allows for
     /// the token's `alg` (and `kid`).
-    fn check_signature(
+    async fn check_signature(
         &self,
+        sigs: &impl Signatures,
         token: &Untrusted<'_>,
         fetched: &KeySet,
     ) -> Result<Map<String, Value>, AuthError> {
@@ -140,8 +138,8 @@ impl JwtVerifier {
             let key = self.hs256.as_ref().ok_or(AuthError::AlgorithmNotAllowed)?;
             hs256_valid(key, token.signed, &token.signature)
         } else {
-            self.key_for(token.kid.as_deref(), &token.alg, fetched)?
-                .verifies(token.signed, &token.signature)
+            let key = self.key_for(token.kid.as_deref(), &token.alg, fetched)?;
+            sigs.verifies(key, token.signed, &token.signature).await
         };
         if !valid {
             return Err(AuthError::BadSignature);
@@ -157,9 +155,12 @@ impl JwtVerifier {
         alg: &str,
         fetched: &'a KeySet,
     ) -> Result<&'a PublicKey, AuthError> {
-        if !matches!(alg, "RS256" | "ES256" | "EdDSA") {
-            return Err(AuthError::AlgorithmNotAllowed);
-        }
+        let alg = match alg {
+            "RS256" => Alg::Rs256,
+            "ES256" => Alg::Es256,
+            "EdDSA" => Alg::EdDsa,
+            _ => return Err(AuthError::AlgorithmNotAllowed),
+        };
         let key = match kid {
             Some(kid) => self
                 .keys
@@ -174,7 +175,7 @@ impl JwtVerifier {
                 }
             }
         };
-        if key.alg() == alg {
+        if key.alg == alg {
             Ok(key)
         } else {
             Err(AuthError::AlgorithmNotAllowed)

@@ -1,6 +1,7 @@
 //! Unit tests of JWT verification with real keys of every supported algorithm.
 
 use super::*;
+use crate::domain::test_crypto::VerifyNow;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
 use chrono::DateTime;
 use jwt_compact::{
@@ -58,7 +59,7 @@ fn valid_hs256_token_yields_identity_with_profile_and_orgs() {
     let token = hs256(
         json!({"name": "Ann", "username": "ann", "email": "a@x.io", "orgs": ["acme", 7, "bad id"]}),
     );
-    let who = hs_verifier().verify(&token, NOW_MS).unwrap();
+    let who = hs_verifier().verify_now(&token, NOW_MS).unwrap();
     assert_eq!(who.user_id, "u1");
     assert_eq!(who.profile.name.as_deref(), Some("Ann"));
     assert_eq!(who.profile.username.as_deref(), Some("ann"));
@@ -69,9 +70,11 @@ fn valid_hs256_token_yields_identity_with_profile_and_orgs() {
 #[test]
 fn expired_token_is_refused_after_the_leeway_only() {
     let v = hs_verifier();
-    assert!(v.verify(&hs256(json!({"exp": NOW - 30})), NOW_MS).is_ok());
+    assert!(v
+        .verify_now(&hs256(json!({"exp": NOW - 30})), NOW_MS)
+        .is_ok());
     assert_eq!(
-        v.verify(&hs256(json!({"exp": NOW - 61})), NOW_MS),
+        v.verify_now(&hs256(json!({"exp": NOW - 61})), NOW_MS),
         Err(AuthError::Expired)
     );
 }
@@ -79,13 +82,15 @@ fn expired_token_is_refused_after_the_leeway_only() {
 #[test]
 fn not_yet_valid_token_is_refused() {
     let v = hs_verifier();
-    assert!(v.verify(&hs256(json!({"nbf": NOW + 30})), NOW_MS).is_ok());
+    assert!(v
+        .verify_now(&hs256(json!({"nbf": NOW + 30})), NOW_MS)
+        .is_ok());
     assert_eq!(
-        v.verify(&hs256(json!({"nbf": NOW + 120})), NOW_MS),
+        v.verify_now(&hs256(json!({"nbf": NOW + 120})), NOW_MS),
         Err(AuthError::NotYetValid)
     );
     assert_eq!(
-        v.verify(&hs256(json!({"iat": NOW + 120})), NOW_MS),
+        v.verify_now(&hs256(json!({"iat": NOW + 120})), NOW_MS),
         Err(AuthError::NotYetValid)
     );
 }
@@ -93,15 +98,15 @@ fn not_yet_valid_token_is_refused() {
 #[test]
 fn exp_and_sub_are_required() {
     assert_eq!(
-        hs_verifier().verify(&hs256(json!({"exp": null})), NOW_MS),
+        hs_verifier().verify_now(&hs256(json!({"exp": null})), NOW_MS),
         Err(AuthError::MissingClaim("exp"))
     );
     assert_eq!(
-        hs_verifier().verify(&hs256(json!({"sub": null})), NOW_MS),
+        hs_verifier().verify_now(&hs256(json!({"sub": null})), NOW_MS),
         Err(AuthError::MissingUserId)
     );
     assert_eq!(
-        hs_verifier().verify(&hs256(json!({"sub": "a b"})), NOW_MS),
+        hs_verifier().verify_now(&hs256(json!({"sub": "a b"})), NOW_MS),
         Err(AuthError::Subject)
     );
 }
@@ -116,7 +121,7 @@ fn wrong_key_is_a_bad_signature() {
         )
         .unwrap();
     assert_eq!(
-        hs_verifier().verify(&other, NOW_MS),
+        hs_verifier().verify_now(&other, NOW_MS),
         Err(AuthError::BadSignature)
     );
 }
@@ -128,7 +133,7 @@ fn tampered_payload_is_a_bad_signature() {
     let forged = B64.encode(json!({"sub": "admin", "exp": NOW + 600}).to_string());
     let tampered = format!("{}.{}.{}", parts[0], forged, parts[2]);
     assert_eq!(
-        hs_verifier().verify(&tampered, NOW_MS),
+        hs_verifier().verify_now(&tampered, NOW_MS),
         Err(AuthError::BadSignature)
     );
 }
@@ -138,7 +143,7 @@ fn alg_none_is_refused() {
     let head = B64.encode(r#"{"alg":"none","typ":"JWT"}"#);
     let body = B64.encode(json!({"sub": "u1", "exp": NOW + 600}).to_string());
     for token in [format!("{head}.{body}."), format!("{head}.{body}")] {
-        let err = hs_verifier().verify(&token, NOW_MS).unwrap_err();
+        let err = hs_verifier().verify_now(&token, NOW_MS).unwrap_err();
         assert!(
             matches!(err, AuthError::AlgorithmNotAllowed | AuthError::Malformed),
             "{err:?}"
@@ -150,7 +155,7 @@ fn alg_none_is_refused() {
 fn algorithms_without_a_configured_key_are_refused() {
     let jwks_only = verifier(None, Some(r#"{"keys":[]}"#));
     assert_eq!(
-        jwks_only.verify(&hs256(json!({})), NOW_MS),
+        jwks_only.verify_now(&hs256(json!({})), NOW_MS),
         Err(AuthError::AlgorithmNotAllowed)
     );
     let hs384 = jwt_compact::alg::Hs384
@@ -161,7 +166,7 @@ fn algorithms_without_a_configured_key_are_refused() {
         )
         .unwrap();
     assert_eq!(
-        hs_verifier().verify(&hs384, NOW_MS),
+        hs_verifier().verify_now(&hs384, NOW_MS),
         Err(AuthError::AlgorithmNotAllowed)
     );
 }
@@ -170,13 +175,13 @@ fn algorithms_without_a_configured_key_are_refused() {
 fn issuer_and_audience_are_checked_when_configured() {
     let (v, _) = JwtVerifier::new(Some(SECRET), None, Some("https://id.example"), Some("chat"));
     let good = hs256(json!({"iss": "https://id.example", "aud": ["web", "chat"]}));
-    assert!(v.verify(&good, NOW_MS).is_ok());
+    assert!(v.verify_now(&good, NOW_MS).is_ok());
     let bad_iss = hs256(json!({"iss": "https://evil.example", "aud": "chat"}));
-    assert_eq!(v.verify(&bad_iss, NOW_MS), Err(AuthError::Issuer));
+    assert_eq!(v.verify_now(&bad_iss, NOW_MS), Err(AuthError::Issuer));
     let bad_aud = hs256(json!({"iss": "https://id.example", "aud": "other"}));
-    assert_eq!(v.verify(&bad_aud, NOW_MS), Err(AuthError::Audience));
+    assert_eq!(v.verify_now(&bad_aud, NOW_MS), Err(AuthError::Audience));
     assert!(
-        hs_verifier().verify(&bad_aud, NOW_MS).is_ok(),
+        hs_verifier().verify_now(&bad_aud, NOW_MS).is_ok(),
         "unchecked when not configured"
     );
 }
@@ -185,7 +190,7 @@ fn issuer_and_audience_are_checked_when_configured() {
 fn garbage_is_malformed() {
     for token in ["", "abc", "a.b.c", "....."] {
         assert_eq!(
-            hs_verifier().verify(token, NOW_MS),
+            hs_verifier().verify_now(token, NOW_MS),
             Err(AuthError::Malformed),
             "{token:?}"
         );
@@ -230,20 +235,20 @@ fn jwks_keys_verify_rs256_es256_and_eddsa_by_kid() {
     let es = Es256.token(&with_kid("ec1"), &c, &ec).unwrap();
     let eddsa = Ed25519.token(&with_kid("ed1"), &c, &ed.sk).unwrap();
     for token in [&rs, &es, &eddsa] {
-        assert_eq!(v.verify(token, NOW_MS).unwrap().user_id, "u1");
+        assert_eq!(v.verify_now(token, NOW_MS).unwrap().user_id, "u1");
     }
 
     let unknown = Es256.token(&with_kid("nope"), &c, &ec).unwrap();
-    assert_eq!(v.verify(&unknown, NOW_MS), Err(AuthError::UnknownKey));
+    assert_eq!(v.verify_now(&unknown, NOW_MS), Err(AuthError::UnknownKey));
     // A token may not pick a verifier by naming another key's kid.
     let confused = Es256.token(&with_kid("ed1"), &c, &ec).unwrap();
     assert_eq!(
-        v.verify(&confused, NOW_MS),
+        v.verify_now(&confused, NOW_MS),
         Err(AuthError::AlgorithmNotAllowed)
     );
     let other_ec = p256::ecdsa::SigningKey::from_bytes(&[8u8; 32].into()).unwrap();
     let forged = Es256.token(&with_kid("ec1"), &c, &other_ec).unwrap();
-    assert_eq!(v.verify(&forged, NOW_MS), Err(AuthError::BadSignature));
+    assert_eq!(v.verify_now(&forged, NOW_MS), Err(AuthError::BadSignature));
 }
 
 #[test]
@@ -261,7 +266,7 @@ fn an_unusable_jwks_set_is_reported_and_keeps_hs256() {
             "{text}: {problems:?}"
         );
         assert!(
-            v.verify(&hs256(json!({})), NOW_MS).is_ok(),
+            v.verify_now(&hs256(json!({})), NOW_MS).is_ok(),
             "HS256 still works"
         );
     }
@@ -316,10 +321,13 @@ fn unusable_jwks_keys_are_skipped_and_the_others_still_work() {
     let rs = Rsa::rs256().token(&with_kid("rsa1"), &c, &rsa).unwrap();
     let es = Es256.token(&with_kid(&long_kid), &c, &ec).unwrap();
     for token in [&rs, &es] {
-        assert_eq!(v.verify(token, NOW_MS).unwrap().user_id, "u1");
+        assert_eq!(v.verify_now(token, NOW_MS).unwrap().user_id, "u1");
     }
     let skipped_kid = Es256.token(&with_kid("b64"), &c, &ec).unwrap();
-    assert_eq!(v.verify(&skipped_kid, NOW_MS), Err(AuthError::UnknownKey));
+    assert_eq!(
+        v.verify_now(&skipped_kid, NOW_MS),
+        Err(AuthError::UnknownKey)
+    );
 }
 
 #[test]
@@ -374,7 +382,7 @@ fn bearer_scheme_is_case_insensitive() {
 #[test]
 fn simplejwt_access_token_with_an_integer_user_id_verifies() {
     let token = hs256(json!({"sub": null, "token_type": "access", "jti": "j", "user_id": 42}));
-    let who = hs_verifier().verify(&token, NOW_MS).unwrap();
+    let who = hs_verifier().verify_now(&token, NOW_MS).unwrap();
     assert_eq!(who.user_id, "42");
 }
 
@@ -382,12 +390,12 @@ fn simplejwt_access_token_with_an_integer_user_id_verifies() {
 fn a_token_type_other_than_access_is_refused() {
     let v = hs_verifier();
     assert!(v
-        .verify(&hs256(json!({"token_type": "access"})), NOW_MS)
+        .verify_now(&hs256(json!({"token_type": "access"})), NOW_MS)
         .is_ok());
     for other in [json!("refresh"), json!("Access"), json!(1), json!(false)] {
         let token = hs256(json!({ "token_type": other }));
         assert_eq!(
-            v.verify(&token, NOW_MS),
+            v.verify_now(&token, NOW_MS),
             Err(AuthError::NotAccessToken),
             "{other}"
         );
@@ -404,13 +412,13 @@ fn configured_claim_names_pick_the_user_and_the_orgs() {
     let token = hs256(json!({
         "sub": "auth0|123", "https://app.example/uid": "u-77", "groups": ["acme"], "orgs": ["x"]
     }));
-    let who = v.verify(&token, NOW_MS).unwrap();
+    let who = v.verify_now(&token, NOW_MS).unwrap();
     assert_eq!(
         (who.user_id.as_str(), who.orgs.as_slice()),
         ("u-77", &["acme".to_string()][..])
     );
     assert_eq!(
-        v.verify(&hs256(json!({})), NOW_MS),
+        v.verify_now(&hs256(json!({})), NOW_MS),
         Err(AuthError::MissingUserId),
         "sub is no longer tried"
     );
@@ -423,7 +431,7 @@ fn oidc_profile_claims_reach_the_identity() {
         "sub": "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", "preferred_username": "jdoe",
         "given_name": "Jane", "family_name": "Doe", "picture": "https://img.example/j.png"
     }));
-    let who = hs_verifier().verify(&token, NOW_MS).unwrap();
+    let who = hs_verifier().verify_now(&token, NOW_MS).unwrap();
     assert_eq!(who.user_id, "f81d4fae-7dec-11d0-a765-00a0c91e6bf6");
     assert_eq!(who.display_name(), "Jane Doe");
     assert_eq!(who.username(), "jdoe");

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::auth::AuthError;
+use super::decode::Fields;
+use super::errors::FrameError;
 use super::ids::Id;
 
 /// Longest profile string kept, in UTF-8 bytes (longer values are cut at a character
@@ -40,6 +42,19 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// The profile fields of an object (the message API's `sender`), each a string or
+    /// absent; other fields are ignored.
+    pub fn read(f: &Fields) -> Result<Self, FrameError> {
+        Ok(Profile {
+            name: f.opt_string("name")?,
+            username: f.opt_string("username")?,
+            email: f.opt_string("email")?,
+            first_name: f.opt_string("first_name")?,
+            last_name: f.opt_string("last_name")?,
+            avatar: f.opt_string("avatar")?,
+        })
+    }
+
     fn capped(self) -> Self {
         let cap = |s: Option<String>| s.map(cut);
         Profile {

@@ -2,10 +2,10 @@
 //! room, the inbox commits each durable event under the next `seq` before sending it.
 //! Also names the ledger that keeps `Idempotency-Key`s of `POST /api/notifications`.
 
-use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::decode::Fields;
 use super::errors::{ErrorCode, FrameError};
 use super::protocol::{NotificationView, ServerFrame};
 use super::room::StoreError;
@@ -32,22 +32,47 @@ pub fn ledger_name(key: &str) -> String {
     format!("ledger/notifications/{shard}")
 }
 
-/// `notification` of `POST /api/notifications`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `notification` of `POST /api/notifications` ([`NotificationIn::read`]).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct NotificationIn {
-    #[serde(default)]
     pub notification_type: Option<String>,
-    #[serde(default)]
     pub title: Option<String>,
-    #[serde(default)]
     pub body: Option<String>,
-    #[serde(default)]
     pub message: Option<String>,
-    #[serde(default)]
     pub actor: Option<Value>,
-    #[serde(default)]
     pub data: Option<Value>,
+}
+
+impl NotificationIn {
+    /// Every field is optional; an unknown one is refused.
+    pub fn read(f: &Fields) -> Result<Self, FrameError> {
+        f.only(&[
+            "notification_type",
+            "title",
+            "body",
+            "message",
+            "actor",
+            "data",
+        ])?;
+        Ok(NotificationIn {
+            notification_type: f.opt_string("notification_type")?,
+            title: f.opt_string("title")?,
+            body: f.opt_string("body")?,
+            message: f.opt_string("message")?,
+            actor: f.opt_value("actor"),
+            data: f.opt_value("data"),
+        })
+    }
+
+    /// The text of a notification as the Worker forwards it to the inbox.
+    pub fn parse(text: &str) -> Result<Self, FrameError> {
+        match serde_json::from_str(text) {
+            Ok(Value::Object(map)) => Self::read(&Fields(&map)),
+            _ => Err(FrameError::invalid(
+                "the notification must be a JSON object",
+            )),
+        }
+    }
 }
 
 /// A durable inbox change.
@@ -339,9 +364,14 @@ mod tests {
             ..Default::default()
         };
         assert!(validate(&big).is_err());
+        let typo = NotificationIn::parse(r#"{"titel":"typo"}"#).unwrap_err();
         assert!(
-            serde_json::from_str::<NotificationIn>(r#"{"titel":"typo"}"#).is_err(),
-            "unknown fields are refused in the API body"
+            typo.message
+                .starts_with("unknown field `titel`, expected one of `notification_type`"),
+            "unknown fields are refused in the API body: {}",
+            typo.message
         );
+        let wrong = NotificationIn::parse(r#"{"title":5}"#).unwrap_err();
+        assert_eq!(wrong.message, "invalid type for `title`: expected a string");
     }
 }

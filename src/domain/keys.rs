@@ -1,16 +1,20 @@
 //! JSON Web Key Sets as verifying keys: the text of `JWT_JWKS`, or a body fetched from
 //! `JWT_JWKS_URL`, parsed into a [`KeySet`] of RS256 / ES256 / EdDSA public keys by `kid`.
 //! A key the service cannot use (another curve, key type or algorithm, `use` other than
-//! `sig`, bad base64url) is skipped and reported; the others are kept. Reports name the
-//! variable, the `kid` and the reason, never key bytes.
+//! `sig`, bad base64url, a P-256 point off the curve, an RSA modulus outside 1024–4096
+//! bits) is skipped and reported; the others are kept. Reports name the variable, the `kid`
+//! and the reason, never key bytes.
+//!
+//! A [`PublicKey`] holds the key as a canonical public JWK (its public members only, so a
+//! private key published by mistake can never be imported as one); the signature itself is
+//! checked by a [`Signatures`] implementation: the runtime's WebCrypto in the Worker
+//! (`platform::webcrypto`, native code instead of RSA and curve arithmetic in the Wasm),
+//! RustCrypto in the unit tests.
 
 use std::collections::HashMap;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use p256::ecdsa::signature::Verifier;
-use rsa::{pkcs1v15, BigUint, RsaPublicKey};
 use serde_json::Value;
-use sha2::Sha256;
 
 /// A key set, or one of its keys, the service cannot use. Messages never hold key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,35 +31,42 @@ pub enum AuthConfigError {
     },
 }
 
-/// One verifying key; its variant is the only algorithm it verifies.
-pub(super) enum PublicKey {
-    Rs256(Box<pkcs1v15::VerifyingKey<Sha256>>),
-    Es256(Box<p256::ecdsa::VerifyingKey>),
-    EdDsa(ed25519_compact::PublicKey),
+/// The asymmetric JWT algorithms (RFC 7518 §3.3, §3.4; RFC 8037 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    Rs256,
+    /// ECDSA P-256 with SHA-256, the signature as `r || s`.
+    Es256,
+    /// Ed25519.
+    EdDsa,
 }
 
-impl PublicKey {
-    /// Whether `signature` (the token's third part, decoded) signs `signed` with this key:
-    /// RSASSA-PKCS1-v1_5 with SHA-256, ECDSA P-256 with SHA-256 (`r || s`, RFC 7518 §3.4),
-    /// or Ed25519.
-    pub(super) fn verifies(&self, signed: &[u8], signature: &[u8]) -> bool {
+impl Alg {
+    /// The `alg` header value.
+    pub fn name(self) -> &'static str {
         match self {
-            PublicKey::Rs256(key) => pkcs1v15::Signature::try_from(signature)
-                .is_ok_and(|sig| key.verify(signed, &sig).is_ok()),
-            PublicKey::Es256(key) => p256::ecdsa::Signature::from_slice(signature)
-                .is_ok_and(|sig| key.verify(signed, &sig).is_ok()),
-            PublicKey::EdDsa(key) => ed25519_compact::Signature::from_slice(signature)
-                .is_ok_and(|sig| key.verify(signed, &sig).is_ok()),
+            Alg::Rs256 => "RS256",
+            Alg::Es256 => "ES256",
+            Alg::EdDsa => "EdDSA",
         }
     }
+}
 
-    pub(super) fn alg(&self) -> &'static str {
-        match self {
-            PublicKey::Rs256(_) => "RS256",
-            PublicKey::Es256(_) => "ES256",
-            PublicKey::EdDsa(_) => "EdDSA",
-        }
-    }
+/// One verifying key; `alg` is the only algorithm it verifies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    pub alg: Alg,
+    /// The public JWK as JSON text, with only `kty`, `crv` and the key's public members.
+    pub jwk: String,
+}
+
+/// Checks a signature with a [`PublicKey`]: `signature` is the token's third part, decoded,
+/// over `signed`, its first two parts. An implementation answers false for a signature of
+/// the wrong length or one that does not verify.
+#[allow(async_fn_in_trait)] // single-threaded: the Worker needs no Send futures
+pub trait Signatures {
+    async fn verifies(&self, key: &PublicKey, signed: &[u8], signature: &[u8]) -> bool;
 }
 
 /// The usable keys of a JSON Web Key Set by `kid` (`#<index>` for a key without one).
@@ -116,9 +127,8 @@ impl KeySet {
     }
 
     /// Every key verifying `alg`.
-    pub(super) fn of_alg(&self, alg: &str) -> impl Iterator<Item = &PublicKey> {
-        let alg = alg.to_string();
-        self.keys.values().filter(move |k| k.alg() == alg)
+    pub(super) fn of_alg(&self, alg: Alg) -> impl Iterator<Item = &PublicKey> {
+        self.keys.values().filter(move |k| k.alg == alg)
     }
 }
 
@@ -150,30 +160,68 @@ fn parse_key(raw: &Value) -> Result<PublicKey, String> {
         let text = raw.get(k).and_then(Value::as_str).ok_or_else(invalid)?;
         Base64UrlUnpadded::decode_vec(text).map_err(|_| invalid())
     };
-    let key = match expected_alg {
-        "RS256" => rsa_key(&bytes("n")?, &bytes("e")?)
-            .map(|k| PublicKey::Rs256(Box::new(pkcs1v15::VerifyingKey::new(k)))),
-        "ES256" => p256_key(&bytes("x")?, &bytes("y")?).map(|k| PublicKey::Es256(Box::new(k))),
-        _ => ed25519_compact::PublicKey::from_slice(&bytes("x")?)
-            .ok()
-            .map(PublicKey::EdDsa),
+    let (alg, jwk) = match expected_alg {
+        "RS256" => (Alg::Rs256, rsa_jwk(&bytes("n")?, &bytes("e")?)?),
+        "ES256" => (
+            Alg::Es256,
+            p256_jwk(&bytes("x")?, &bytes("y")?).ok_or_else(invalid)?,
+        ),
+        _ => (Alg::EdDsa, ed25519_jwk(&bytes("x")?).ok_or_else(invalid)?),
     };
-    key.ok_or_else(invalid)
+    Ok(PublicKey { alg, jwk })
 }
 
-/// An RSA public key from its JWK modulus and exponent (big-endian); the `rsa` crate refuses
-/// moduli over 4096 bits and unusable exponents.
-fn rsa_key(n: &[u8], e: &[u8]) -> Option<RsaPublicKey> {
-    RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e)).ok()
+/// An RSA key from its JWK modulus and exponent (big-endian): a modulus of 1024 to 4096
+/// bits (what the `rsa` crate and WebCrypto both take) and an odd exponent above 1 that
+/// fits 32 bits.
+fn rsa_jwk(n: &[u8], e: &[u8]) -> Result<String, String> {
+    let n = trim_zeros(n);
+    let bits = n
+        .first()
+        .map_or(0, |b| n.len() * 8 - b.leading_zeros() as usize);
+    if !(1024..=4096).contains(&bits) {
+        return Err(format!(
+            "an RSA modulus of {bits} bits is not between 1024 and 4096"
+        ));
+    }
+    let e = trim_zeros(e);
+    let odd_above_one = e.last().is_some_and(|b| b & 1 == 1) && e != [1];
+    if e.len() > 4 || !odd_above_one {
+        return Err("the RSA exponent is not an odd number between 3 and 2^32".into());
+    }
+    let (n, e) = (
+        Base64UrlUnpadded::encode_string(n),
+        Base64UrlUnpadded::encode_string(e),
+    );
+    Ok(format!(r#"{{"kty":"RSA","n":"{n}","e":"{e}"}}"#))
+}
+
+fn trim_zeros(b: &[u8]) -> &[u8] {
+    let first = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+    &b[first..]
 }
 
 /// A P-256 key from its JWK coordinates (32 bytes each); a point off the curve is refused.
-fn p256_key(x: &[u8], y: &[u8]) -> Option<p256::ecdsa::VerifyingKey> {
+fn p256_jwk(x: &[u8], y: &[u8]) -> Option<String> {
     if x.len() != 32 || y.len() != 32 {
         return None;
     }
     let point = p256::EncodedPoint::from_affine_coordinates(x.into(), y.into(), false);
-    p256::ecdsa::VerifyingKey::from_encoded_point(&point).ok()
+    p256::PublicKey::from_sec1_bytes(point.as_bytes()).ok()?;
+    let (x, y) = (
+        Base64UrlUnpadded::encode_string(x),
+        Base64UrlUnpadded::encode_string(y),
+    );
+    Some(format!(
+        r#"{{"kty":"EC","crv":"P-256","x":"{x}","y":"{y}"}}"#
+    ))
+}
+
+/// An Ed25519 key: 32 bytes (43 base64url characters). The JWKs are written by hand: every
+/// member is base64url, which JSON needs no escape for.
+fn ed25519_jwk(x: &[u8]) -> Option<String> {
+    let x = Base64UrlUnpadded::encode_string(x);
+    (x.len() == 43).then(|| format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}"}}"#))
 }
 
 /// `s` cut to `max` characters, for names quoted in log lines.

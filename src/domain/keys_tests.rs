@@ -10,6 +10,7 @@ use serde_json::{json, Map};
 
 use super::*;
 use crate::domain::auth::{uses_public_key, AuthError, JwtVerifier};
+use crate::domain::test_crypto::VerifyNow;
 
 const NOW_MS: i64 = 1_800_000_000_000;
 
@@ -70,7 +71,7 @@ fn configured_and_fetched_keys_are_merged() {
     let (verifier, problems) = JwtVerifier::new(None, Some(&set(&[jwk(&own, "own")])), None, None);
     assert_eq!(problems, vec![]);
     let remote = fetched(&set(&[jwk(&theirs, "idp-1")]));
-    let ok = |token: &str, keys: &KeySet| verifier.verify_with(keys, token, NOW_MS);
+    let ok = |token: &str, keys: &KeySet| verifier.verify_now_with(keys, token, NOW_MS);
     assert_eq!(
         ok(&es256(&own, Some("own"), "a"), &remote).unwrap().user_id,
         "a"
@@ -84,7 +85,7 @@ fn configured_and_fetched_keys_are_merged() {
     // Without the fetched set, its keys are unknown; so is a kid nobody serves.
     let idp_token = es256(&theirs, Some("idp-1"), "b");
     assert_eq!(
-        verifier.verify(&idp_token, NOW_MS),
+        verifier.verify_now(&idp_token, NOW_MS),
         Err(AuthError::UnknownKey)
     );
     let stranger = es256(&other, Some("idp-2"), "c");
@@ -97,7 +98,7 @@ fn configured_and_fetched_keys_are_merged() {
     let only_fetched = JwtVerifier::default();
     assert_eq!(
         only_fetched
-            .verify_with(&remote, &es256(&theirs, None, "e"), NOW_MS)
+            .verify_now_with(&remote, &es256(&theirs, None, "e"), NOW_MS)
             .unwrap()
             .user_id,
         "e"
@@ -113,14 +114,14 @@ fn a_configured_kid_wins_over_the_same_kid_fetched() {
     let by_own = es256(&own, Some("k"), "a");
     assert_eq!(
         verifier
-            .verify_with(&remote, &by_own, NOW_MS)
+            .verify_now_with(&remote, &by_own, NOW_MS)
             .unwrap()
             .user_id,
         "a"
     );
     let by_theirs = es256(&theirs, Some("k"), "a");
     assert_eq!(
-        verifier.verify_with(&remote, &by_theirs, NOW_MS),
+        verifier.verify_now_with(&remote, &by_theirs, NOW_MS),
         Err(AuthError::BadSignature)
     );
 }

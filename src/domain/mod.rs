@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod decode;
 pub mod errors;
 pub mod header;
 pub mod health;
@@ -23,5 +24,7 @@ pub mod room;
 pub mod routes;
 pub mod session;
 pub mod stream;
+#[cfg(test)]
+pub mod test_crypto;
 pub mod time;
 pub mod webhook;

@@ -3,9 +3,10 @@
 //! `protocol_tests.rs` pin the exact JSON of each.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::errors::{json_error, ErrorCode, FrameError};
+pub use super::decode::decode;
+use super::errors::{ErrorCode, FrameError};
 
 /// Longest `request_id` echoed back.
 pub const MAX_REQUEST_ID_LEN: usize = 64;
@@ -14,19 +15,17 @@ pub const MAX_REQUEST_ID_LEN: usize = 64;
 pub const PING_TEXT: &str = r#"{"type":"ping"}"#;
 pub const PONG_TEXT: &str = r#"{"type":"pong"}"#;
 
-/// A frame from a client. Unknown fields are ignored.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// A frame from a client, as `domain::decode` reads it (unknown fields are ignored):
+/// each variant is the `type` in snake case; `typing` is read as `typing_indicator`.
+#[derive(Debug, Clone, PartialEq)]
 pub enum ClientFrame {
     Ping {
-        #[serde(default)]
         timestamp: Option<Value>,
     },
     Resume {
         since: u64,
     },
     ChatMessage(ChatMessageIn),
-    #[serde(alias = "typing")]
     TypingIndicator {
         is_typing: bool,
     },
@@ -51,7 +50,6 @@ pub enum ClientFrame {
     /// Sessions only (SPEC §9).
     JoinConversation {
         conversation_id: String,
-        #[serde(default)]
         since: Option<u64>,
     },
     LeaveConversation {
@@ -93,31 +91,11 @@ impl ClientFrame {
     }
 }
 
-/// Every `type` a client may send, for telling `unknown_type` from `invalid_request`.
-const CLIENT_TYPES: &[&str] = &[
-    "ping",
-    "resume",
-    "chat_message",
-    "typing_indicator",
-    "typing",
-    "read_receipt",
-    "message_reaction",
-    "message_edit",
-    "message_delete",
-    "mark_read",
-    "mark_all_read",
-    "join_conversation",
-    "leave_conversation",
-];
-
-/// A new message, from a socket or from the server API.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A new message, from a socket or from the server API (`ChatMessageIn::read`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatMessageIn {
-    #[serde(alias = "message")]
     pub content: String,
-    #[serde(default)]
     pub parent_message_id: Option<String>,
-    #[serde(default)]
     pub client_msg_id: Option<String>,
 }
 
@@ -135,66 +113,6 @@ pub struct Incoming {
 pub struct Rejected {
     pub request_id: Option<String>,
     pub error: FrameError,
-}
-
-/// Decodes a text frame: invalid JSON, an unknown `type` and a bad field are told apart.
-pub fn decode(text: &str) -> Result<Incoming, Rejected> {
-    let reject = |request_id, error| Rejected { request_id, error };
-    let value: Value = serde_json::from_str(text).map_err(|_| {
-        let error = FrameError::new(ErrorCode::InvalidJson, "frame is not valid JSON");
-        reject(None, error)
-    })?;
-    let Value::Object(map) = &value else {
-        return Err(reject(
-            None,
-            FrameError::invalid("frame must be a JSON object"),
-        ));
-    };
-    let request_id = request_id_of(map).map_err(|e| reject(None, e))?;
-    if let Err(e) = check_type(map) {
-        return Err(reject(request_id, e));
-    }
-    let conversation_id = match map.get("conversation_id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(c)) => Some(c.clone()),
-        Some(_) => {
-            let e = FrameError::invalid("conversation_id must be a string");
-            return Err(reject(request_id, e));
-        }
-    };
-    match ClientFrame::deserialize(value) {
-        Ok(frame) => Ok(Incoming {
-            request_id,
-            conversation_id,
-            frame,
-        }),
-        Err(e) => Err(reject(request_id, FrameError::invalid(json_error(&e)))),
-    }
-}
-
-/// The frame's `request_id`, if it has a usable one (`null` counts as none).
-fn request_id_of(map: &Map<String, Value>) -> Result<Option<String>, FrameError> {
-    match map.get("request_id") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.len() <= MAX_REQUEST_ID_LEN => Ok(Some(s.clone())),
-        Some(_) => Err(FrameError::invalid(format!(
-            "request_id must be a string of at most {MAX_REQUEST_ID_LEN} characters"
-        ))),
-    }
-}
-
-/// Checked before the typed decode so that a `type` nobody sends (`unknown_type`) is told
-/// apart from a known one with a bad field (`invalid_request`): serde reports both alike.
-fn check_type(map: &Map<String, Value>) -> Result<(), FrameError> {
-    match map.get("type") {
-        Some(Value::String(kind)) if CLIENT_TYPES.contains(&kind.as_str()) => Ok(()),
-        Some(Value::String(kind)) => {
-            let shown: String = kind.chars().take(64).collect();
-            let msg = format!("unknown frame type \"{shown}\"");
-            Err(FrameError::new(ErrorCode::UnknownType, msg))
-        }
-        _ => Err(FrameError::invalid("frame needs a string \"type\"")),
-    }
 }
 
 /// `online` / `offline` in `user_status`.

@@ -2,11 +2,13 @@
 //! forwarded request from scratch (nothing from the client's headers is copied), so the
 //! identity header below is always the Worker's own verified word.
 
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
+use worker::wasm_bindgen::JsValue;
+use worker::{Env, Headers, Method, Request, Response, Result};
 
 use crate::domain::header::identity_header;
 use crate::domain::identity::Identity;
 use crate::domain::ids::{ObjectClass, StreamKey};
+use crate::platform::http;
 
 /// The verified [`Identity`] as JSON with non-ASCII escaped (see `domain::header`).
 pub const IDENTITY: &str = "x-rt-identity";
@@ -52,12 +54,7 @@ pub async fn open_socket(
         Some(q) => format!("https://object{SOCKET_PATH}?{q}"),
         None => format!("https://object{SOCKET_PATH}"),
     };
-    let req = Request::new_with_init(
-        &url,
-        RequestInit::new()
-            .with_method(Method::Get)
-            .with_headers(headers),
-    )?;
+    let req = http::request(Method::Get, &url, &headers, None, false)?;
     stub(env, stream)?.fetch_with_request(req).await
 }
 
@@ -116,12 +113,9 @@ fn command_request(stream_id: Option<&str>, cmd: Command<'_>) -> Result<Request>
     if let Some(f) = fingerprint {
         headers.set(FINGERPRINT, f)?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(method).with_headers(headers);
-    if let Some(b) = body {
-        init.with_body(Some(b.into()));
-    }
-    Request::new_with_init(&format!("https://object{path}"), &init)
+    let body = body.map(JsValue::from);
+    let url = format!("https://object{path}");
+    http::request(method, &url, &headers, body.as_ref(), false)
 }
 
 /// Object → object: POSTs `body` as JSON to `path` on the stream's object (sessions: room ↔

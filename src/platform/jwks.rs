@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use worker::{AbortSignal, CacheMode, Delay, Fetch, Headers, Request, RequestInit};
+use worker::{AbortSignal, Delay, Fetch, Headers, Method};
 
 use crate::domain::auth::{uses_public_key, AuthConfigError, AuthError};
 use crate::domain::identity::Identity;
@@ -19,7 +19,9 @@ use crate::domain::jwks::{
 };
 use crate::domain::keys::KeySet;
 use crate::platform::config::Config;
+use crate::platform::http;
 use crate::platform::runtime::now_ms;
+use crate::platform::webcrypto::WebCrypto;
 
 /// How often a request waiting for another request's fetch looks again, and how many times.
 const POLL: Duration = Duration::from_millis(20);
@@ -57,7 +59,10 @@ enum FetchError {
 /// `JWT_JWKS_URL` is set, the fetched set (fetched first when the schedule says so).
 pub async fn verify(cfg: &Config, token: &str) -> Result<Identity, AuthError> {
     let Some(url) = cfg.jwks_url.as_deref().filter(|_| uses_public_key(token)) else {
-        return cfg.verifier.verify(token, now_ms());
+        return cfg
+            .verifier
+            .verify(&WebCrypto, &KeySet::default(), token, now_ms())
+            .await;
     };
     advance(url, Need::Fresh).await;
     // An unknown kid: join a fetch under way, then maybe fetch once more (the schedule
@@ -65,7 +70,10 @@ pub async fn verify(cfg: &Config, token: &str) -> Result<Identity, AuthError> {
     let mut steps = 0;
     loop {
         let keys = STATE.with_borrow(|s| s.keys.clone());
-        let result = cfg.verifier.verify_with(&keys, token, now_ms());
+        let result = cfg
+            .verifier
+            .verify(&WebCrypto, &keys, token, now_ms())
+            .await;
         if !matches!(result, Err(AuthError::UnknownKey))
             || steps == 2
             || !advance(url, Need::Kid).await
@@ -136,10 +144,8 @@ async fn refresh(url: &str, need: Need) {
 async fn fetch(url: &str) -> Result<(String, Option<String>), FetchError> {
     let headers = Headers::new();
     headers.set("Accept", "application/json")?;
-    let mut init = RequestInit::new();
     // The schedule is the cache: an unknown kid must see the provider's current set.
-    init.with_headers(headers).with_cache(CacheMode::NoStore);
-    let request = Request::new_with_init(url, &init)?;
+    let request = http::request(Method::Get, url, &headers, None, true)?;
     let timeout = worker::web_sys::AbortSignal::timeout_with_u32(FETCH_TIMEOUT_MS as u32);
     let mut response = Fetch::Request(request)
         .send_with_signal(&AbortSignal::from(timeout))

@@ -7,7 +7,8 @@
 //!   shell, `store.rs` its SQLite behind the domain's store trait.
 //! * Shared by both sides: [`internal`] (the Worker → object hop), [`http`] (responses and
 //!   the one error mapping), [`config`] (the environment), [`runtime`] (clock, ids).
-//! * [`jwks`]: the Worker's key set fetched from `JWT_JWKS_URL`, kept per isolate.
+//! * [`jwks`]: the Worker's key set fetched from `JWT_JWKS_URL`, kept per isolate;
+//!   [`webcrypto`]: public-key JWT signatures checked by the runtime's WebCrypto.
 //! * [`webhook_http`]: one webhook delivery attempt (objects' queues, the retry endpoint).
 
 pub mod config;
@@ -21,4 +22,5 @@ pub mod object;
 pub mod org;
 pub mod room;
 pub mod runtime;
+pub mod webcrypto;
 pub mod webhook_http;

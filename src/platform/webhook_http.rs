@@ -2,9 +2,11 @@
 //! Worker's retry endpoint: `POST` of the exact body with `webhook-id`, `webhook-timestamp`
 //! and `webhook-signature`, within a timeout.
 
-use worker::{AbortSignal, Fetch, Headers, Method, Request, RequestInit};
+use worker::wasm_bindgen::JsValue;
+use worker::{AbortSignal, Fetch, Headers, Method};
 
 use crate::domain::webhook::Target;
+use crate::platform::http;
 
 /// How long one attempt may take before it counts as a network error.
 pub const TIMEOUT_MS: u32 = 10_000;
@@ -26,11 +28,8 @@ async fn post(target: &Target, id: &str, body: &str, now: i64) -> worker::Result
     headers.set("webhook-id", id)?;
     headers.set("webhook-timestamp", &timestamp.to_string())?;
     headers.set("webhook-signature", &target.sign(id, timestamp, body))?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(body.into()));
-    let request = Request::new_with_init(&target.url, &init)?;
+    let body = JsValue::from(body);
+    let request = http::request(Method::Post, &target.url, &headers, Some(&body), false)?;
     let timeout = worker::web_sys::AbortSignal::timeout_with_u32(TIMEOUT_MS);
     let mut response = Fetch::Request(request)
         .send_with_signal(&AbortSignal::from(timeout))

@@ -160,7 +160,7 @@ fn failing_provider(s: &Server, idp: &Idp, key: &IdpKey) -> TestResult {
 }
 
 /// `token` (described by `what`) opens the notification socket as its `sub`.
-fn opens(s: &Server, what: &str, token: &str) -> Result<(), String> {
+pub(crate) fn opens(s: &Server, what: &str, token: &str) -> Result<(), String> {
     let url = s.ws_url(&with_token("/ws/notifications/", token));
     let mut ws = Ws::connect(&url).map_err(|e| format!("{what}: {e}"))?;
     let hello = ws
@@ -178,7 +178,7 @@ fn opens(s: &Server, what: &str, token: &str) -> Result<(), String> {
 }
 
 /// `token` (described by `what`) is refused with 4001.
-fn refused(s: &Server, what: &str, token: &str) -> Result<(), String> {
+pub(crate) fn refused(s: &Server, what: &str, token: &str) -> Result<(), String> {
     let url = s.ws_url(&with_token("/ws/notifications/", token));
     Ws::connect(&url)
         .and_then(|mut ws| ws.expect_close(4001))

@@ -29,6 +29,7 @@ mod http;
 mod inbox;
 mod inbox_sync;
 mod jwks;
+mod key_algorithms;
 mod org;
 mod org_presence;
 mod outbox;
@@ -66,6 +67,7 @@ fn main() {
     trials.extend(session::trials());
     trials.extend(session_sync::trials());
     trials.extend(jwks::trials());
+    trials.extend(key_algorithms::trials());
     trials.extend(org::trials());
     trials.extend(org_presence::trials());
     trials.extend(outbox::trials());

@@ -7,11 +7,11 @@
 //! name no user can have, see `domain::inbox::ledger_name`). Requests without a key skip the
 //! ledger and go straight to the inboxes.
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Env, Method, Response};
 
-use crate::domain::errors::{json_error, ApiError};
+use crate::domain::decode::Fields;
+use crate::domain::errors::{ApiError, FrameError};
 use crate::domain::ids::{Id, ObjectClass, StreamKey};
 use crate::domain::inbox::{ledger_name, validate, NotificationIn, MAX_RECIPIENTS};
 use crate::domain::push::Policy;
@@ -23,20 +23,6 @@ use crate::platform::internal::{self, Command};
 pub const LEDGER_PATH: &str = "/ledger";
 /// Internal path of one inbox's publish.
 pub const NOTIFY_PATH: &str = "/notify";
-
-/// Body of `POST /api/notifications`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Publish {
-    #[serde(default)]
-    user_id: Option<String>,
-    #[serde(default)]
-    user_ids: Option<Vec<String>>,
-    notification: Value,
-    /// Web Push policy (SPEC §11): `offline` (default), `always`, `never`.
-    #[serde(default)]
-    push: Option<String>,
-}
 
 /// A request that passed every check: its recipients and the notification for their inboxes.
 pub struct Checked {
@@ -110,14 +96,44 @@ fn relayed(status: u16, body: &Value) -> ApiError {
     }
 }
 
+/// Checks the body: `user_id` or `user_ids`, `notification` (an object) and `push`, the
+/// Web Push policy (SPEC §11: `offline`, the default, `always` or `never`); nothing else.
 pub fn check(body: &str) -> Result<Checked, ApiError> {
-    let p: Publish =
-        serde_json::from_str(body).map_err(|e| ApiError::Unprocessable(json_error(&e)))?;
-    let n: NotificationIn = serde_json::from_value(p.notification.clone())
-        .map_err(|e| ApiError::Unprocessable(format!("notification: {e}")))?;
-    validate(&n).map_err(|e| ApiError::Unprocessable(e.message))?;
-    let recipients = recipients(p.user_id, p.user_ids).map_err(ApiError::Unprocessable)?;
-    let push = match p.push.as_deref() {
+    let unprocessable = |e: FrameError| ApiError::Unprocessable(e.message);
+    let value: Value = serde_json::from_str(body)
+        .map_err(|_| ApiError::Unprocessable("the body is not valid JSON".into()))?;
+    let Value::Object(map) = &value else {
+        return Err(ApiError::Unprocessable(
+            "the body must be a JSON object".into(),
+        ));
+    };
+    let p = Fields(map);
+    p.only(&["user_id", "user_ids", "notification", "push"])
+        .map_err(unprocessable)?;
+    let notification = match map.get("notification") {
+        Some(Value::Object(n)) => n,
+        Some(_) => {
+            return Err(ApiError::Unprocessable(
+                "notification must be an object".into(),
+            ))
+        }
+        None => {
+            return Err(ApiError::Unprocessable(
+                "missing field `notification`".into(),
+            ))
+        }
+    };
+    let n = NotificationIn::read(&Fields(notification))
+        .map_err(|e| ApiError::Unprocessable(format!("notification: {}", e.message)))?;
+    validate(&n).map_err(unprocessable)?;
+    let (user_id, user_ids) = (p.opt_string("user_id"), p.opt_strings("user_ids"));
+    let recipients = recipients(
+        user_id.map_err(unprocessable)?,
+        user_ids.map_err(unprocessable)?,
+    )
+    .map_err(ApiError::Unprocessable)?;
+    let push = p.opt_string("push").map_err(unprocessable)?;
+    let push = match push.as_deref() {
         None => Policy::default(),
         Some(s) => Policy::parse(s).ok_or_else(|| {
             ApiError::Unprocessable("push must be \"offline\", \"always\" or \"never\"".into())
@@ -125,7 +141,7 @@ pub fn check(body: &str) -> Result<Checked, ApiError> {
     };
     Ok(Checked {
         recipients,
-        notification: p.notification.to_string(),
+        notification: Value::Object(notification.clone()).to_string(),
         push,
     })
 }

@@ -22,7 +22,7 @@ pub use push::{POLICY_QUERY as PUSH_POLICY_QUERY, SUBSCRIPTIONS_PATH as PUSH_SUB
 use serde_json::json;
 use worker::*;
 
-use crate::domain::errors::{json_error, ApiError};
+use crate::domain::errors::ApiError;
 use crate::domain::inbox::{self, Fanout, InboxStore, NotificationIn};
 use crate::domain::lanes::{Lanes, Turns};
 use crate::domain::protocol::{ClientFrame, Established, Incoming, ServerFrame};
@@ -272,8 +272,7 @@ impl UserInbox {
         self.core.ensure_written()?;
         let (sql, user) = (self.core.sql(), self.core.stream_id());
         let answer = idempotency::once(&sql, key, print, now, || async {
-            let n: NotificationIn =
-                serde_json::from_str(body).map_err(|e| ApiError::Unprocessable(json_error(&e)))?;
+            let n = NotificationIn::parse(body).map_err(|e| ApiError::Unprocessable(e.message))?;
             let mut store = self.store(&sql, &user);
             let (view, fanout) =
                 inbox::publish(&mut store, n, new_id(), now).map_err(ApiError::from)?;

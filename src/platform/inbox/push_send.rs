@@ -8,8 +8,8 @@
 
 use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
+use worker::SqlStorage;
 use worker::{console_error, console_warn, AbortSignal, Env, Fetch, Headers, Method};
-use worker::{Request, RequestInit, SqlStorage};
 
 use super::push::remove;
 use crate::domain::push::delivery::{outcome, retry_at, ttl_left, Outcome};
@@ -17,6 +17,7 @@ use crate::domain::push::ece::{encrypt, Ephemeral};
 use crate::domain::push::vapid::Vapid;
 use crate::domain::push::{b64url_decode, PushError};
 use crate::platform::config::var;
+use crate::platform::http;
 use crate::platform::object::core::NextRun;
 use crate::platform::runtime::random_u64;
 
@@ -100,12 +101,8 @@ async fn attempt(
     headers.set("Urgency", "normal")?;
     headers.set("Content-Encoding", "aes128gcm")?;
     headers.set("Content-Type", "application/octet-stream")?;
-    let mut init = RequestInit::new();
-    let bytes = worker::js_sys::Uint8Array::from(body.as_slice());
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(JsValue::from(bytes)));
-    let request = Request::new_with_init(&row.endpoint, &init)?;
+    let bytes = JsValue::from(worker::js_sys::Uint8Array::from(body.as_slice()));
+    let request = http::request(Method::Post, &row.endpoint, &headers, Some(&bytes), false)?;
     let timeout = worker::web_sys::AbortSignal::timeout_with_u32(SEND_TIMEOUT_MS);
     let response = Fetch::Request(request)
         .send_with_signal(&AbortSignal::from(timeout))

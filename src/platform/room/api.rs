@@ -1,36 +1,21 @@
 //! The room's server commands (members, messages, history, presence), reached only
 //! through the Worker's `/api` handler, which has already checked the caller.
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::*;
 
 use super::ConversationRoom;
-use crate::domain::errors::{json_error, ApiError};
-use crate::domain::identity::{Identity, Profile};
+use crate::domain::decode::MessagePost;
+use crate::domain::errors::ApiError;
+use crate::domain::identity::Identity;
 use crate::domain::ids::{dm_members, Id};
-use crate::domain::protocol::{ChatMessageIn, MessageView, Sender};
+use crate::domain::protocol::{MessageView, Sender};
 use crate::domain::room::{self, Actor};
 use crate::domain::time::iso;
 use crate::platform::http::{self, error, json as reply};
 use crate::platform::internal::{IDEMPOTENCY, USER};
 use crate::platform::object::{idempotency, outbox};
 use crate::platform::runtime::{new_id, now_ms};
-
-/// Body of `POST /api/conversations/{id}/messages`.
-#[derive(Deserialize)]
-struct PostBody {
-    sender: SenderIn,
-    #[serde(flatten)]
-    message: ChatMessageIn,
-}
-
-#[derive(Deserialize)]
-struct SenderIn {
-    id: String,
-    #[serde(flatten)]
-    profile: Profile,
-}
 
 impl ConversationRoom {
     pub(super) async fn command(&self, mut req: Request) -> Result<Response> {
@@ -115,9 +100,8 @@ impl ConversationRoom {
             self.core.ensure_written()?;
         }
         let answer = idempotency::once(&sql, key, &print, now, || async move {
-            let parsed: PostBody =
-                serde_json::from_str(body).map_err(|e| ApiError::Unprocessable(json_error(&e)))?;
-            let sender_id = Id::parse(&parsed.sender.id)
+            let parsed = MessagePost::parse(body)?;
+            let sender_id = Id::parse(&parsed.sender_id)
                 .map_err(|e| ApiError::Unprocessable(format!("sender.id: {e}")))?;
             if !self.may_join(sender_id.as_str()) {
                 return Err(ApiError::Forbidden(
@@ -125,12 +109,7 @@ impl ConversationRoom {
                 ));
             }
             self.core.ensure_written()?;
-            let who = Identity::new(
-                sender_id.to_string(),
-                parsed.sender.profile,
-                vec![],
-                i64::MAX,
-            );
+            let who = Identity::new(sender_id.to_string(), parsed.profile, vec![], i64::MAX);
             let conv = self.conversation_id();
             let actor = Actor {
                 who: &who,
