@@ -136,7 +136,7 @@ impl UserInbox {
         let mut next = self.turns.arrive(sid, (incoming, text));
         while let Some((incoming, text)) = next {
             // Read again for each frame: the ones before may have changed the rate bucket.
-            if let Some(mut att) = ws.deserialize_attachment::<Attachment>().ok().flatten() {
+            if let Some(mut att) = Attachment::of(ws) {
                 if !self.session_frame(ws, &mut att, &incoming, text).await {
                     self.inbox_frame(ws, att, incoming).await;
                 }

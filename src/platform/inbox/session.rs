@@ -79,7 +79,7 @@ impl UserInbox {
         if joins_or_leaves {
             att.bucket
                 .refund(1.0 - JOIN_COST, self.core.settings.rate_burst);
-            let _ = ws.serialize_attachment(&*att);
+            let _ = att.store(ws);
         }
     }
 
@@ -171,10 +171,10 @@ impl UserInbox {
         };
         socket::send(ws, &frame);
         // The replay is paid for like a resume's (see `Core::resume`).
-        if let Some(mut att) = ws.deserialize_attachment::<Attachment>().ok().flatten() {
+        if let Some(mut att) = Attachment::of(ws) {
             att.bucket
                 .charge(joined.replay.len() as f64 / REPLAY_EVENTS_PER_TOKEN);
-            let _ = ws.serialize_attachment(&att);
+            let _ = att.store(ws);
         }
         socket::send_texts(ws, joined.replay);
         let at = now_ms() + RENEW_MS;
@@ -267,7 +267,7 @@ impl UserInbox {
 
     /// A session socket closed: the rooms it followed count one device less.
     pub(super) async fn session_closed(&self, ws: &WebSocket) {
-        let Some(att) = ws.deserialize_attachment::<Attachment>().ok().flatten() else {
+        let Some(att) = Attachment::of(ws) else {
             return;
         };
         if !att.session {

@@ -229,7 +229,7 @@ impl Core {
     pub fn resume(&self, ws: &WebSocket, att: &mut Attachment, frames: Vec<String>) {
         let cost = frames.len() as f64 / REPLAY_EVENTS_PER_TOKEN;
         att.bucket.charge(cost);
-        let _ = ws.serialize_attachment(&*att);
+        let _ = att.store(ws);
         socket::send_texts(ws, frames);
     }
 
@@ -387,7 +387,7 @@ impl Core {
     pub fn revoke(&self, user: &str, still_allowed: impl Fn(&Attachment) -> bool) -> usize {
         let mut closed = 0;
         for ws in self.state.get_websockets_with_tag(user) {
-            let att = ws.deserialize_attachment::<Attachment>().ok().flatten();
+            let att = Attachment::of(&ws);
             if !att.as_ref().is_some_and(&still_allowed) {
                 socket::close(&ws, Close::Forbidden);
                 closed += 1;

@@ -360,7 +360,7 @@ pub fn gone(
     settings: &Settings,
     now: i64,
 ) -> Result<Option<i64>> {
-    let Some(att) = ws.deserialize_attachment::<Attachment>().ok().flatten() else {
+    let Some(att) = Attachment::of(ws) else {
         return Ok(None);
     };
     let user = &att.who.user_id;

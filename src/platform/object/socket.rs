@@ -3,6 +3,9 @@
 //! rate, ping) before an object sees it.
 
 use serde::{Deserialize, Serialize};
+use worker::wasm_bindgen::JsValue;
+use worker::web_sys;
+use worker::worker_sys::ext::WebSocketExt;
 use worker::{
     console_error, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage,
     WebSocketPair,
@@ -31,6 +34,25 @@ pub struct Attachment {
     /// A session socket (SPEC §9: `/ws/chat/`, `/ws/`), which may join conversations.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub session: bool,
+}
+
+impl Attachment {
+    /// The socket's attachment. It is kept as JSON text: one string crosses into the Wasm
+    /// and the serde_json code that reads the identity header decodes it, where
+    /// workers-rs's `deserialize_attachment` walks a JS object with serde_wasm_bindgen.
+    pub fn of(ws: &WebSocket) -> Option<Attachment> {
+        let raw: &web_sys::WebSocket = ws.as_ref();
+        let text = raw.deserialize_attachment().ok()?.as_string()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Stores the attachment on the socket (it survives hibernation).
+    pub fn store(&self, ws: &WebSocket) -> worker::Result<()> {
+        let raw: &web_sys::WebSocket = ws.as_ref();
+        let text = serde_json::to_string(self)?;
+        raw.serialize_attachment(JsValue::from_str(&text))
+            .map_err(worker::Error::from)
+    }
 }
 
 /// A socket upgrade as the Worker forwarded it. The Worker answers the subprotocol on the
@@ -111,7 +133,7 @@ pub fn accept(
         claim,
         session: conn.session,
     };
-    pair.server.serialize_attachment(&attachment)?;
+    attachment.store(&pair.server)?;
     Ok((
         pair.server,
         attachment,
@@ -154,12 +176,7 @@ pub fn sockets(state: &State) -> Vec<(WebSocket, Attachment)> {
     state
         .get_websockets()
         .into_iter()
-        .filter_map(|ws| {
-            ws.deserialize_attachment::<Attachment>()
-                .ok()
-                .flatten()
-                .map(|a| (ws, a))
-        })
+        .filter_map(|ws| Attachment::of(&ws).map(|a| (ws, a)))
         .collect()
 }
 
@@ -180,7 +197,7 @@ pub fn screen(
         close(ws, Close::TooBig);
         return None;
     }
-    let Some(mut att) = ws.deserialize_attachment::<Attachment>().ok().flatten() else {
+    let Some(mut att) = Attachment::of(ws) else {
         close(ws, Close::Unauthorized);
         return None;
     };
@@ -226,7 +243,7 @@ fn within_rate(
     let verdict = att
         .bucket
         .take(settings.rate_per_sec, settings.rate_burst, now_ms);
-    let _ = ws.serialize_attachment(&*att);
+    let _ = att.store(ws);
     match verdict {
         Verdict::Allow => true,
         Verdict::Limited => {

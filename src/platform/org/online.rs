@@ -20,7 +20,7 @@ impl OrgHub {
 
     /// After `ws` closed or failed.
     pub(super) async fn report_closed(&self, ws: &WebSocket) {
-        if let Some(att) = ws.deserialize_attachment::<Attachment>().ok().flatten() {
+        if let Some(att) = Attachment::of(ws) {
             self.report(&att.who.user_id, Some(att.sid)).await;
         }
     }
@@ -38,7 +38,7 @@ impl OrgHub {
             .state
             .get_websockets_with_tag(user)
             .iter()
-            .filter_map(|ws| ws.deserialize_attachment::<Attachment>().ok().flatten())
+            .filter_map(Attachment::of)
             .filter(|a| Some(a.sid) != closing)
             .count() as u32;
         let report = OnlineReport {
