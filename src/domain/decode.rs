@@ -258,3 +258,7 @@ fn missing(name: &str) -> FrameError {
 fn wrong(name: &str, expected: &str) -> FrameError {
     FrameError::invalid(format!("invalid type for `{name}`: expected {expected}"))
 }
+
+#[cfg(test)]
+#[path = "decode_tests.rs"]
+mod tests;

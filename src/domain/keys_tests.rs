@@ -136,3 +136,50 @@ fn only_public_key_tokens_may_need_the_fetched_set() {
     assert!(!uses_public_key("not a token"));
     assert!(uses_public_key(&es256(&ec_key(1), Some("k"), "u")));
 }
+
+#[test]
+fn a_key_is_kept_as_its_public_members_only() {
+    let ec = ec_key(4);
+    let mut with_private = jwk(&ec, "ec");
+    with_private["d"] = json!("AAAA");
+    with_private["alg"] = json!("ES256");
+    let (keys, problems) = KeySet::parse(&set(&[with_private.clone()]), "JWT_JWKS").unwrap();
+    assert_eq!(problems, vec![]);
+    let key = keys.get("ec").unwrap();
+    assert_eq!(key.alg, Alg::Es256);
+    let canonical: Value = serde_json::from_str(&key.jwk).unwrap();
+    assert_eq!(
+        canonical,
+        json!({"kty": "EC", "crv": "P-256", "x": with_private["x"], "y": with_private["y"]})
+    );
+}
+
+#[test]
+fn rsa_keys_outside_1024_to_4096_bits_or_with_an_even_exponent_are_skipped() {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let b64 = |bytes: &[u8]| Base64UrlUnpadded::encode_string(bytes);
+    let rsa = |kid: &str, n_bytes: usize, e: &[u8]| json!({"kid": kid, "kty": "RSA", "n": b64(&vec![0xC5; n_bytes]), "e": b64(e)});
+    let text = set(&[
+        rsa("ok", 256, &[1, 0, 1]),
+        rsa("small", 64, &[1, 0, 1]),
+        rsa("huge", 513, &[1, 0, 1]),
+        rsa("even", 256, &[2]),
+        rsa("one", 256, &[1]),
+    ]);
+    let (keys, problems) = KeySet::parse(&text, "JWT_JWKS").unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(
+        keys.get("ok").unwrap().jwk,
+        format!(r#"{{"kty":"RSA","n":"{}","e":"AQAB"}}"#, b64(&[0xC5; 256]))
+    );
+    let reasons: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        reasons,
+        [
+            "JWT_JWKS key small skipped: an RSA modulus of 512 bits is not between 1024 and 4096",
+            "JWT_JWKS key huge skipped: an RSA modulus of 4104 bits is not between 1024 and 4096",
+            "JWT_JWKS key even skipped: the RSA exponent is not an odd number between 3 and 2^32",
+            "JWT_JWKS key one skipped: the RSA exponent is not an odd number between 3 and 2^32",
+        ]
+    );
+}
