@@ -162,9 +162,10 @@ impl ChatMessageIn {
     /// A new message's fields: `content` (or `message`, as older clients send it) and the
     /// optional `parent_message_id` and `client_msg_id`.
     pub fn read(f: &Fields) -> Result<Self, FrameError> {
-        let content = match f.0.get("content") {
-            None => f.string("message").map_err(|_| missing("content"))?,
-            Some(_) => f.string("content")?,
+        let content = match (f.0.get("content"), f.0.get("message")) {
+            (None, None) => return Err(missing("content")),
+            (None, Some(_)) => f.string("message")?,
+            (Some(_), _) => f.string("content")?,
         };
         Ok(ChatMessageIn {
             content,

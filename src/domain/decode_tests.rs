@@ -116,6 +116,10 @@ fn field_errors_name_the_field() {
         "missing field `content`"
     );
     assert_eq!(
+        message(r#"{"type":"chat_message","message":1}"#),
+        "invalid type for `message`: expected a string"
+    );
+    assert_eq!(
         message(r#"{"type":"chat_message","content":1}"#),
         "invalid type for `content`: expected a string"
     );
