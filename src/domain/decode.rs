@@ -88,7 +88,7 @@ fn frame(kind: &str, f: &Fields) -> Result<ClientFrame, FrameError> {
     let message_id = || f.string("message_id");
     Ok(match kind {
         "ping" => ClientFrame::Ping {
-            timestamp: f.0.get("timestamp").filter(|v| !v.is_null()).cloned(),
+            timestamp: f.opt_value("timestamp"),
         },
         "resume" => ClientFrame::Resume {
             since: f.u64("since")?,
@@ -137,23 +137,15 @@ pub struct MessagePost {
 
 impl MessagePost {
     pub fn parse(body: &str) -> Result<Self, ApiError> {
-        let unprocessable = |m: &str| ApiError::Unprocessable(m.into());
-        let value: Value =
-            serde_json::from_str(body).map_err(|_| unprocessable("the body is not valid JSON"))?;
-        let Value::Object(map) = &value else {
-            return Err(unprocessable("the body must be a JSON object"));
-        };
-        let sender = match map.get("sender") {
-            Some(Value::Object(sender)) => Fields(sender),
-            Some(_) => return Err(unprocessable("sender must be an object")),
-            None => return Err(unprocessable("missing field `sender`")),
-        };
+        let unprocessable = |e: FrameError| ApiError::Unprocessable(e.message);
+        let map = object(body).map_err(unprocessable)?;
+        let body = Fields(&map);
+        let sender = body.object("sender").map_err(unprocessable)?;
         let in_sender = |e: FrameError| ApiError::Unprocessable(format!("sender: {}", e.message));
         Ok(MessagePost {
             sender_id: sender.string("id").map_err(in_sender)?,
             profile: Profile::read(&sender).map_err(in_sender)?,
-            message: ChatMessageIn::read(&Fields(map))
-                .map_err(|e| ApiError::Unprocessable(e.message))?,
+            message: ChatMessageIn::read(&body).map_err(unprocessable)?,
         })
     }
 }
@@ -175,10 +167,28 @@ impl ChatMessageIn {
     }
 }
 
+/// A request body that must be a JSON object.
+pub fn object(text: &str) -> Result<Map<String, Value>, FrameError> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(FrameError::invalid("the body must be a JSON object")),
+        Err(_) => Err(FrameError::invalid("the body is not valid JSON")),
+    }
+}
+
 /// Typed reads of a JSON object's fields; the errors name the field (`invalid_request`).
 pub struct Fields<'a>(pub &'a Map<String, Value>);
 
-impl Fields<'_> {
+impl<'a> Fields<'a> {
+    /// A required object, to read the fields of.
+    pub fn object(&self, name: &str) -> Result<Fields<'a>, FrameError> {
+        match self.0.get(name) {
+            Some(Value::Object(inner)) => Ok(Fields(inner)),
+            Some(_) => Err(FrameError::invalid(format!("{name} must be an object"))),
+            None => Err(missing(name)),
+        }
+    }
+
     /// A required string.
     pub fn string(&self, name: &str) -> Result<String, FrameError> {
         self.opt_string(name)?.ok_or_else(|| missing(name))

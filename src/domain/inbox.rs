@@ -5,7 +5,7 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::decode::Fields;
+use super::decode::{object, Fields};
 use super::errors::{ErrorCode, FrameError};
 use super::protocol::{NotificationView, ServerFrame};
 use super::room::StoreError;
@@ -66,12 +66,7 @@ impl NotificationIn {
 
     /// The text of a notification as the Worker forwards it to the inbox.
     pub fn parse(text: &str) -> Result<Self, FrameError> {
-        match serde_json::from_str(text) {
-            Ok(Value::Object(map)) => Self::read(&Fields(&map)),
-            _ => Err(FrameError::invalid(
-                "the notification must be a JSON object",
-            )),
-        }
+        Self::read(&Fields(&object(text)?))
     }
 }
 

@@ -10,7 +10,7 @@
 use serde_json::{json, Value};
 use worker::{Env, Method, Response};
 
-use crate::domain::decode::Fields;
+use crate::domain::decode::{object, Fields};
 use crate::domain::errors::{ApiError, FrameError};
 use crate::domain::ids::{Id, ObjectClass, StreamKey};
 use crate::domain::inbox::{ledger_name, validate, NotificationIn, MAX_RECIPIENTS};
@@ -100,30 +100,12 @@ fn relayed(status: u16, body: &Value) -> ApiError {
 /// Web Push policy (SPEC §11: `offline`, the default, `always` or `never`); nothing else.
 pub fn check(body: &str) -> Result<Checked, ApiError> {
     let unprocessable = |e: FrameError| ApiError::Unprocessable(e.message);
-    let value: Value = serde_json::from_str(body)
-        .map_err(|_| ApiError::Unprocessable("the body is not valid JSON".into()))?;
-    let Value::Object(map) = &value else {
-        return Err(ApiError::Unprocessable(
-            "the body must be a JSON object".into(),
-        ));
-    };
-    let p = Fields(map);
+    let map = object(body).map_err(unprocessable)?;
+    let p = Fields(&map);
     p.only(&["user_id", "user_ids", "notification", "push"])
         .map_err(unprocessable)?;
-    let notification = match map.get("notification") {
-        Some(Value::Object(n)) => n,
-        Some(_) => {
-            return Err(ApiError::Unprocessable(
-                "notification must be an object".into(),
-            ))
-        }
-        None => {
-            return Err(ApiError::Unprocessable(
-                "missing field `notification`".into(),
-            ))
-        }
-    };
-    let n = NotificationIn::read(&Fields(notification))
+    let notification = p.object("notification").map_err(unprocessable)?;
+    let n = NotificationIn::read(&notification)
         .map_err(|e| ApiError::Unprocessable(format!("notification: {}", e.message)))?;
     validate(&n).map_err(unprocessable)?;
     let (user_id, user_ids) = (p.opt_string("user_id"), p.opt_strings("user_ids"));
@@ -141,7 +123,7 @@ pub fn check(body: &str) -> Result<Checked, ApiError> {
     };
     Ok(Checked {
         recipients,
-        notification: Value::Object(notification.clone()).to_string(),
+        notification: Value::Object(notification.0.clone()).to_string(),
         push,
     })
 }
