@@ -25,6 +25,12 @@ pub fn query(req: &Request) -> Query {
     Query::of_url(&req.inner().url())
 }
 
+/// A request's JSON body as `T`. Read as text by serde_json: workers-rs's `Request::json`
+/// walks the parsed object with serde_wasm_bindgen, a second deserializer in the Wasm.
+pub async fn body<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<T> {
+    Ok(serde_json::from_str(&req.text().await?)?)
+}
+
 /// A JSON response with `status`.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
     Ok(Response::from_json(body)?.with_status(status))

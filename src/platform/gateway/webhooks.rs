@@ -5,7 +5,6 @@
 //! event's own `webhook-id` and body (a fresh timestamp and signature); once the backend
 //! answers 2xx the row is deleted, otherwise it stays failed and the answer says why.
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::wasm_bindgen::JsValue;
 use worker::{Env, Request, Response, Result};
@@ -15,20 +14,21 @@ use crate::domain::webhook::{verdict, Verdict};
 use crate::platform::config::config;
 use crate::platform::http;
 use crate::platform::object::d1::query;
+use crate::platform::object::rows::row;
 use crate::platform::runtime::now_ms;
 use crate::platform::webhook_http::send;
 
-#[derive(Deserialize)]
-struct Failed {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    body: String,
-    source: String,
-    attempts: i64,
-    error: String,
-    created_at: String,
-    failed_at: String,
+row! {
+    struct Failed {
+        id: String,
+        kind: String,
+        body: String,
+        source: String,
+        attempts: i64,
+        error: String,
+        created_at: String,
+        failed_at: String,
+    }
 }
 
 impl Failed {
@@ -42,7 +42,7 @@ impl Failed {
     }
 }
 
-const COLUMNS: &str = "id, type, body, source, attempts, error, created_at, failed_at";
+const COLUMNS: &str = "id, type AS kind, body, source, attempts, error, created_at, failed_at";
 
 fn limit(req: &Request) -> std::result::Result<i64, ApiError> {
     match http::query(req).get("limit") {

@@ -1,13 +1,13 @@
 //! The user's notifications page read from D1, newest first, never past the seq D1 is
 //! complete up to.
 
-use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::Env;
 
 use crate::domain::errors::ApiError;
 use crate::domain::protocol::NotificationView;
 use crate::platform::object::d1::query;
+use crate::platform::object::rows::row;
 
 /// One page request: whose, which, how many, and the D1 watermark it stops at.
 pub struct Notifications<'a> {
@@ -17,17 +17,18 @@ pub struct Notifications<'a> {
     pub upto: u64,
 }
 
-#[derive(Deserialize)]
-struct NotificationRow {
-    id: String,
-    notification_type: String,
-    title: Option<String>,
-    body: Option<String>,
-    message: Option<String>,
-    actor: Option<String>,
-    data: Option<String>,
-    is_read: f64,
-    created_at: String,
+row! {
+    struct NotificationRow {
+        id: String,
+        notification_type: String,
+        title: Option<String>,
+        body: Option<String>,
+        message: Option<String>,
+        actor: Option<String>,
+        data: Option<String>,
+        is_read: f64,
+        created_at: String,
+    }
 }
 
 impl Notifications<'_> {

@@ -3,8 +3,9 @@
 //! conversations, and a position must survive hibernation. Rows are keyed by the socket's
 //! `sid` (from its attachment) and leave with the socket.
 
-use serde::Deserialize;
 use worker::{Result, SqlStorage, SqlStorageValue};
+
+use crate::platform::object::rows::{row, Rows};
 
 /// Schema v3 of inboxes.
 pub const SCHEMA_V3: &str = "CREATE TABLE joins (sid INTEGER NOT NULL,
@@ -18,20 +19,23 @@ fn n(v: u64) -> SqlStorageValue {
     SqlStorageValue::Integer(v as i64)
 }
 
-#[derive(Deserialize)]
-struct Position {
-    sid: i64,
-    seq: i64,
+row! {
+    struct Position {
+        sid: i64,
+        seq: i64,
+    }
 }
 
-#[derive(Deserialize)]
-struct Conversation {
-    conversation_id: String,
+row! {
+    struct Conversation {
+        conversation_id: String,
+    }
 }
 
-#[derive(Deserialize)]
-struct Count {
-    n: i64,
+row! {
+    struct Count {
+        n: i64,
+    }
 }
 
 pub fn put(sql: &SqlStorage, sid: u64, conv: &str, seq: u64) -> Result<()> {
@@ -65,11 +69,10 @@ pub fn is_joined(sql: &SqlStorage, sid: u64, conv: &str) -> bool {
 }
 
 pub fn position(sql: &SqlStorage, sid: u64, conv: &str) -> Option<u64> {
-    sql.exec(
+    sql.rows::<Position>(
         "SELECT sid, seq FROM joins WHERE sid = ? AND conversation_id = ?",
         Some(vec![n(sid), s(conv)]),
     )
-    .and_then(|c| c.to_array::<Position>())
     .ok()
     .and_then(|rows| rows.first().map(|r| r.seq.max(0) as u64))
 }
@@ -90,8 +93,7 @@ pub fn devices(sql: &SqlStorage, conv: &str) -> u32 {
 }
 
 fn one_count(sql: &SqlStorage, q: &str, args: Vec<SqlStorageValue>) -> usize {
-    sql.exec(q, Some(args))
-        .and_then(|c| c.to_array::<Count>())
+    sql.rows::<Count>(q, Some(args))
         .ok()
         .and_then(|rows| rows.first().map(|r| r.n.max(0) as usize))
         .unwrap_or(0)
@@ -99,11 +101,10 @@ fn one_count(sql: &SqlStorage, q: &str, args: Vec<SqlStorageValue>) -> usize {
 
 /// (sid, position) of every socket that has `conv` joined.
 pub fn sockets_of(sql: &SqlStorage, conv: &str) -> Vec<(u64, u64)> {
-    sql.exec(
+    sql.rows::<Position>(
         "SELECT sid, seq FROM joins WHERE conversation_id = ?",
         Some(vec![s(conv)]),
     )
-    .and_then(|c| c.to_array::<Position>())
     .unwrap_or_default()
     .into_iter()
     .map(|r| (r.sid as u64, r.seq.max(0) as u64))
@@ -112,11 +113,10 @@ pub fn sockets_of(sql: &SqlStorage, conv: &str) -> Vec<(u64, u64)> {
 
 /// The conversations socket `sid` has joined, in the order joined.
 pub fn of_socket(sql: &SqlStorage, sid: u64) -> Vec<String> {
-    sql.exec(
+    sql.rows::<Conversation>(
         "SELECT conversation_id FROM joins WHERE sid = ? ORDER BY rowid",
         Some(vec![n(sid)]),
     )
-    .and_then(|c| c.to_array::<Conversation>())
     .unwrap_or_default()
     .into_iter()
     .map(|r| r.conversation_id)
@@ -125,8 +125,7 @@ pub fn of_socket(sql: &SqlStorage, sid: u64) -> Vec<String> {
 
 /// Every conversation some socket here has joined.
 pub fn conversations(sql: &SqlStorage) -> Vec<String> {
-    sql.exec("SELECT DISTINCT conversation_id FROM joins", None)
-        .and_then(|c| c.to_array::<Conversation>())
+    sql.rows::<Conversation>("SELECT DISTINCT conversation_id FROM joins", None)
         .unwrap_or_default()
         .into_iter()
         .map(|r| r.conversation_id)
@@ -142,12 +141,12 @@ pub fn remove_socket(sql: &SqlStorage, sid: u64) -> Result<Vec<String>> {
 
 /// Every socket id that has some conversation joined.
 pub fn sids(sql: &SqlStorage) -> Vec<u64> {
-    #[derive(Deserialize)]
-    struct Sid {
-        sid: i64,
+    row! {
+        struct Sid {
+            sid: i64,
+        }
     }
-    sql.exec("SELECT DISTINCT sid FROM joins", None)
-        .and_then(|c| c.to_array::<Sid>())
+    sql.rows::<Sid>("SELECT DISTINCT sid FROM joins", None)
         .unwrap_or_default()
         .into_iter()
         .map(|r| r.sid as u64)

@@ -73,15 +73,15 @@ impl DurableObject for UserInbox {
             (_, push::SUBSCRIPTIONS_PATH) => push::handle(&self.core, &mut req).await,
             (Method::Get, "/notifications") => self.list(&req).await,
             (Method::Post, "/session/deliver") => {
-                let delivery = req.json().await?;
+                let delivery = http::body(&mut req).await?;
                 reply(200, &self.delivered(delivery).await).map_err(ApiError::from)
             }
             (Method::Post, ONLINE_REPORT_PATH) => {
-                self.online_report(req.json().await?).await?;
+                self.online_report(http::body(&mut req).await?).await?;
                 reply(200, &json!({})).map_err(ApiError::from)
             }
             (Method::Post, "/session/removed") => {
-                self.removed(req.json().await?);
+                self.removed(http::body(&mut req).await?);
                 reply(200, &json!({})).map_err(ApiError::from)
             }
             _ => Err(ApiError::NotFound("no such endpoint".into())),

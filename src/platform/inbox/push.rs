@@ -11,6 +11,7 @@ use crate::domain::errors::ApiError;
 use crate::domain::push::{Policy, Subscription, MAX_SUBSCRIPTIONS};
 use crate::platform::http::{self, json as reply};
 use crate::platform::object::core::Core;
+use crate::platform::object::rows::{row, Rows};
 use crate::platform::object::timers::{self, Timer};
 use crate::platform::runtime::now_ms;
 
@@ -42,7 +43,7 @@ pub async fn handle(core: &Core, req: &mut Request) -> Result<Response, ApiError
     match req.method() {
         Method::Get => reply(200, &json!({"subscriptions": list(&sql)})),
         Method::Post => {
-            let sub: Subscription = req.json().await?;
+            let sub: Subscription = http::body(req).await?;
             core.ensure_written()?;
             let created = subscribe(&sql, &sub, now_ms())?;
             let body = json!({"endpoint": sub.endpoint, "subscriptions": list(&sql).len()});
@@ -53,7 +54,7 @@ pub async fn handle(core: &Core, req: &mut Request) -> Result<Response, ApiError
             struct Endpoint {
                 endpoint: String,
             }
-            let e: Endpoint = req.json().await?;
+            let e: Endpoint = http::body(req).await?;
             let deleted = core.ensure_written().is_ok() && remove(&sql, &e.endpoint)?;
             reply(200, &json!({"deleted": deleted}))
         }
@@ -103,17 +104,17 @@ pub fn remove(sql: &SqlStorage, endpoint: &str) -> worker::Result<bool> {
 /// Endpoints and when they were added (keys are not shown back). Empty before the first
 /// write, when the tables do not exist yet.
 fn list(sql: &SqlStorage) -> Vec<Value> {
-    #[derive(Deserialize)]
-    struct Row {
-        endpoint: String,
-        created_at: i64,
+    row! {
+        struct Row {
+            endpoint: String,
+            created_at: i64,
+        }
     }
     let rows = sql
-        .exec(
+        .rows::<Row>(
             "SELECT endpoint, created_at FROM push_subscriptions ORDER BY created_at, rowid",
             None,
         )
-        .and_then(|c| c.to_array::<Row>())
         .unwrap_or_default();
     rows.into_iter()
         .map(|r| json!({"endpoint": r.endpoint, "created_at": r.created_at}))

@@ -6,7 +6,6 @@
 //! and network errors are retried with backoff, and a push that keeps failing is given up
 //! with a log line. One slow push service costs at most [`SEND_TIMEOUT_MS`] per push.
 
-use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::SqlStorage;
 use worker::{console_error, console_warn, AbortSignal, Env, Fetch, Headers, Method};
@@ -19,6 +18,7 @@ use crate::domain::push::{b64url_decode, PushError};
 use crate::platform::config::var;
 use crate::platform::http;
 use crate::platform::object::core::NextRun;
+use crate::platform::object::rows::{row, Rows};
 use crate::platform::runtime::random_u64;
 
 /// Pushes sent per timer run (the rest run right after, in a fresh alarm).
@@ -26,29 +26,28 @@ const BATCH: usize = 20;
 /// How long one push service may take to answer.
 pub const SEND_TIMEOUT_MS: u32 = 10_000;
 
-#[derive(Deserialize)]
-struct Row {
-    id: i64,
-    endpoint: String,
-    payload: String,
-    attempts: i64,
-    queued_at: i64,
-    p256dh: Option<String>,
-    auth: Option<String>,
+row! {
+    struct Row {
+        id: i64,
+        endpoint: String,
+        payload: String,
+        attempts: i64,
+        queued_at: i64,
+        p256dh: Option<String>,
+        auth: Option<String>,
+    }
 }
 
 /// Sends what is due; returns when the earliest waiting push is due.
 pub async fn drain(sql: &SqlStorage, env: &Env, now: i64) -> NextRun {
-    let rows: Vec<Row> = sql
-        .exec(
-            &format!(
-                "SELECT q.id, q.endpoint, q.payload, q.attempts, q.queued_at, s.p256dh, s.auth \
+    let rows: Vec<Row> = sql.rows(
+        &format!(
+            "SELECT q.id, q.endpoint, q.payload, q.attempts, q.queued_at, s.p256dh, s.auth \
                  FROM push_queue q LEFT JOIN push_subscriptions s ON s.endpoint = q.endpoint \
                  WHERE q.due <= ? ORDER BY q.id LIMIT {BATCH}"
-            ),
-            Some(vec![now.into()]),
-        )?
-        .to_array()?;
+        ),
+        Some(vec![now.into()]),
+    )?;
     if rows.is_empty() {
         return next_due(sql);
     }
@@ -189,13 +188,12 @@ fn settle(sql: &SqlStorage, row: &Row, result: Outcome, now: i64) -> worker::Res
 
 /// When the earliest queued push is due (`None`: the queue is empty).
 fn next_due(sql: &SqlStorage) -> NextRun {
-    #[derive(Deserialize)]
-    struct Due {
-        due: Option<i64>,
+    row! {
+        struct Due {
+            due: Option<i64>,
+        }
     }
-    let rows: Vec<Due> = sql
-        .exec("SELECT min(due) AS due FROM push_queue", None)?
-        .to_array()?;
+    let rows: Vec<Due> = sql.rows("SELECT min(due) AS due FROM push_queue", None)?;
     Ok(rows.first().and_then(|d| d.due))
 }
 

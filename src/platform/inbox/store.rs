@@ -1,7 +1,6 @@
 //! The inbox's SQLite behind [`InboxStore`]: the event log, notification read state with the
 //! unread counter kept in the same transaction, and the inbox's schema versions.
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{console_error, Result, SqlStorage, Storage};
 
@@ -12,6 +11,7 @@ use crate::domain::stream::EventLog;
 use crate::domain::webhook::{Kind, WebhookSettings};
 use crate::platform::object::event_log::{self, SqlLog};
 use crate::platform::object::outbox::{self, counter};
+use crate::platform::object::rows::{row, Rows};
 use crate::platform::object::schema::Schema;
 use crate::platform::object::transaction::atomically;
 use crate::platform::object::{hub, idempotency, timers, webhooks};
@@ -57,9 +57,10 @@ pub struct SqliteInbox<'a> {
     pub live_devices: usize,
 }
 
-#[derive(Deserialize)]
-struct ReadRow {
-    read: i64,
+row! {
+    struct ReadRow {
+        read: i64,
+    }
 }
 
 impl EventLog for SqliteInbox<'_> {
@@ -79,14 +80,11 @@ impl InboxStore for SqliteInbox<'_> {
         counter(self.sql, "unread").max(0) as u64
     }
     fn read_state(&self, id: &str) -> Option<bool> {
-        let c = self.sql.exec(
+        let rows = self.sql.rows::<ReadRow>(
             "SELECT read FROM notifications WHERE id = ?",
             Some(vec![id.into()]),
         );
-        c.and_then(|c| c.to_array::<ReadRow>())
-            .ok()?
-            .first()
-            .map(|r| r.read != 0)
+        rows.ok()?.first().map(|r| r.read != 0)
     }
     fn commit(&mut self, seq: u64, frame: &str, change: &InboxChange) -> Result<(), StoreError> {
         atomically(&self.storage, || self.apply(seq, frame, change)).map_err(|e| {

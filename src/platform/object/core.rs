@@ -5,7 +5,6 @@
 
 use std::cell::{Cell, RefCell};
 
-use serde::Deserialize;
 use worker::{
     console_error, Env, Request, Response, Result, SqlStorage, State, Storage, WebSocket,
 };
@@ -20,6 +19,7 @@ use crate::domain::config::Settings;
 use crate::domain::errors::Close;
 use crate::domain::protocol::{Established, ServerFrame};
 use crate::domain::stream::{self, EventLog};
+use crate::platform::object::rows::{row, Rows};
 use crate::platform::runtime::{now_ms, random_u64};
 use crate::platform::{config, internal};
 
@@ -80,9 +80,10 @@ pub struct Core {
     recovering: Cell<bool>,
 }
 
-#[derive(Deserialize)]
-struct Value {
-    v: String,
+row! {
+    struct StreamRow {
+        v: String,
+    }
 }
 
 impl Core {
@@ -159,8 +160,7 @@ impl Core {
         }
         let stored = self
             .sql()
-            .exec("SELECT v FROM meta WHERE k = 'stream'", None)
-            .and_then(|c| c.to_array::<Value>())
+            .rows::<StreamRow>("SELECT v FROM meta WHERE k = 'stream'", None)
             .ok()
             .and_then(|rows| rows.into_iter().next().map(|r| r.v));
         let id = stored.unwrap_or_default();

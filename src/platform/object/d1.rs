@@ -7,16 +7,15 @@ use worker::Env;
 use crate::domain::errors::ApiError;
 
 /// Runs one read on D1. A failure is logged for the operator and shown as 503.
-pub async fn query<T: serde::de::DeserializeOwned>(
+pub async fn query<T: super::rows::FromRow>(
     env: &Env,
     sql: String,
     args: &[JsValue],
 ) -> Result<Vec<T>, ApiError> {
     let db = env.d1("DB")?;
     let statement = db.prepare(sql).bind(args)?;
-    let result = statement.all().await.map_err(|e| {
+    super::rows::d1(&statement).await.map_err(|e| {
         worker::console_error!("D1 read failed: {e}");
         ApiError::Unavailable
-    })?;
-    result.results().map_err(ApiError::from)
+    })
 }

@@ -2,10 +2,10 @@
 //! with the event's kind and the id it is about (a message, a notification) so that a stream
 //! can find and rewrite its own events (a deleted message's content is erased).
 
-use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue};
 
 use crate::domain::stream::EventLog;
+use crate::platform::object::rows::{row, Rows};
 
 /// The events table of the first schema version (v1), as inboxes and org hubs created it;
 /// the room's had `kind` and `message_id` (now `ref_id`) from the start.
@@ -20,13 +20,15 @@ ALTER TABLE events ADD COLUMN ref_id TEXT";
 /// An object's event log on its SQLite.
 pub struct SqlLog<'a>(pub &'a SqlStorage);
 
-#[derive(Deserialize)]
-struct Seq {
-    seq: Option<i64>,
+row! {
+    struct Seq {
+        seq: Option<i64>,
+    }
 }
-#[derive(Deserialize)]
-struct Frame {
-    frame: String,
+row! {
+    struct Frame {
+        frame: String,
+    }
 }
 
 fn text(v: &str) -> SqlStorageValue {
@@ -61,11 +63,10 @@ impl SqlLog<'_> {
     /// The stored frame of event `seq`.
     pub fn frame_at(&self, seq: u64) -> Option<String> {
         self.0
-            .exec(
+            .rows::<Frame>(
                 "SELECT frame FROM events WHERE seq = ?",
                 Some(vec![(seq as i64).into()]),
             )
-            .and_then(|c| c.to_array::<Frame>())
             .ok()?
             .into_iter()
             .next()
@@ -73,11 +74,7 @@ impl SqlLog<'_> {
     }
 
     fn one_seq(&self, query: &str) -> Option<u64> {
-        let rows: Vec<Seq> = self
-            .0
-            .exec(query, None)
-            .and_then(|c| c.to_array())
-            .unwrap_or_default();
+        let rows: Vec<Seq> = self.0.rows(query, None).unwrap_or_default();
         rows.first().and_then(|r| r.seq).map(|s| s as u64)
     }
 }
@@ -96,11 +93,10 @@ impl EventLog for SqlLog<'_> {
 
     fn events_after(&self, since: u64, limit: u64) -> Vec<String> {
         self.0
-            .exec(
+            .rows::<Frame>(
                 "SELECT frame FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
                 Some(vec![(since as i64).into(), (limit as i64).into()]),
             )
-            .and_then(|c| c.to_array::<Frame>())
             .map(|rows| rows.into_iter().map(|f| f.frame).collect())
             .unwrap_or_default()
     }

@@ -5,7 +5,6 @@
 
 use std::cell::RefCell;
 
-use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Result, SqlStorage, SqlStorageValue, State, WebSocket};
 
@@ -17,6 +16,7 @@ use crate::domain::identity::Identity;
 use crate::domain::presence::{self, Offer, OnOpen};
 use crate::domain::protocol::{PresenceEntry, ServerFrame};
 use crate::domain::time::iso;
+use crate::platform::object::rows::{row, Rows};
 use crate::platform::runtime::now_ms;
 
 /// The grace table, as every object's schema creates it.
@@ -60,12 +60,13 @@ export function broadcastExceptTag(state, text, tag) {
     }
 }
 
-#[derive(Deserialize)]
-pub struct GraceRow {
-    pub user_id: String,
-    pub user_name: String,
-    pub username: String,
-    pub deadline: i64,
+row! {
+    pub struct GraceRow {
+        pub user_id: String,
+        pub user_name: String,
+        pub username: String,
+        pub deadline: i64,
+    }
 }
 
 fn s(v: &str) -> SqlStorageValue {
@@ -73,25 +74,24 @@ fn s(v: &str) -> SqlStorageValue {
 }
 
 pub fn grace(sql: &SqlStorage) -> Vec<GraceRow> {
-    sql.exec(
+    sql.rows(
         "SELECT user_id, user_name, username, deadline FROM grace ORDER BY deadline",
         None,
     )
-    .and_then(|c| c.to_array())
     .unwrap_or_default()
 }
 
 fn in_grace(sql: &SqlStorage, user_id: &str) -> bool {
-    #[derive(Deserialize)]
-    struct Row {
-        #[allow(dead_code)]
-        deadline: i64,
+    row! {
+        struct Row {
+            #[allow(dead_code)]
+            deadline: i64,
+        }
     }
-    sql.exec(
+    sql.rows::<Row>(
         "SELECT deadline FROM grace WHERE user_id = ?",
         Some(vec![s(user_id)]),
     )
-    .and_then(|c| c.to_array::<Row>())
     .is_ok_and(|rows| !rows.is_empty())
 }
 

@@ -7,13 +7,13 @@
 
 use std::future::Future;
 
-use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use worker::{Response, SqlStorage, SqlStorageValue};
 
 use crate::domain::errors::ApiError;
 use crate::platform::http::json;
+use crate::platform::object::rows::{row, Rows};
 
 pub const SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,
@@ -34,12 +34,13 @@ pub enum Seen {
     InProgress,
 }
 
-#[derive(Deserialize)]
-struct Row {
-    fingerprint: String,
-    status: i64,
-    body: String,
-    at: i64,
+row! {
+    struct Row {
+        fingerprint: String,
+        status: i64,
+        body: String,
+        at: i64,
+    }
 }
 
 pub fn fingerprint(body: &str) -> String {
@@ -50,12 +51,10 @@ pub fn fingerprint(body: &str) -> String {
 }
 
 pub fn check(sql: &SqlStorage, key: &str, fingerprint: &str, now_ms: i64) -> worker::Result<Seen> {
-    let rows: Vec<Row> = sql
-        .exec(
-            "SELECT fingerprint, status, body, at FROM idempotency WHERE key = ?",
-            Some(vec![SqlStorageValue::String(key.into())]),
-        )?
-        .to_array()?;
+    let rows: Vec<Row> = sql.rows(
+        "SELECT fingerprint, status, body, at FROM idempotency WHERE key = ?",
+        Some(vec![SqlStorageValue::String(key.into())]),
+    )?;
     let in_progress = |r: &Row| r.status == i64::from(IN_PROGRESS);
     Ok(match rows.into_iter().next() {
         None => Seen::New,
@@ -72,17 +71,16 @@ pub fn check(sql: &SqlStorage, key: &str, fingerprint: &str, now_ms: i64) -> wor
 /// The retention timer of every object: drops keys older than [`TTL_MS`] and dead letters
 /// past theirs; returns when the oldest remaining one expires.
 pub fn trim(sql: &SqlStorage, now_ms: i64) -> worker::Result<Option<i64>> {
-    #[derive(Deserialize)]
-    struct Oldest {
-        at: Option<i64>,
+    row! {
+        struct Oldest {
+            at: Option<i64>,
+        }
     }
     sql.exec(
         "DELETE FROM idempotency WHERE at < ?",
         Some(vec![(now_ms - TTL_MS).into()]),
     )?;
-    let oldest: Vec<Oldest> = sql
-        .exec("SELECT min(at) AS at FROM idempotency", None)?
-        .to_array()?;
+    let oldest: Vec<Oldest> = sql.rows("SELECT min(at) AS at FROM idempotency", None)?;
     let keys = oldest.first().and_then(|o| o.at).map(|at| at + TTL_MS + 1);
     let letters = super::outbox::trim_dead_letters(sql, now_ms)?;
     Ok(match (keys, letters) {
@@ -114,17 +112,16 @@ pub fn rewrite_bodies(
     needle: &str,
     rewrite: impl Fn(&str) -> Option<String>,
 ) -> worker::Result<()> {
-    #[derive(Deserialize)]
-    struct Stored {
-        key: String,
-        body: String,
+    row! {
+        struct Stored {
+            key: String,
+            body: String,
+        }
     }
-    let rows: Vec<Stored> = sql
-        .exec(
-            "SELECT key, body FROM idempotency WHERE instr(body, ?) > 0",
-            Some(vec![needle.into()]),
-        )?
-        .to_array()?;
+    let rows: Vec<Stored> = sql.rows(
+        "SELECT key, body FROM idempotency WHERE instr(body, ?) > 0",
+        Some(vec![needle.into()]),
+    )?;
     for row in rows {
         if let Some(body) = rewrite(&row.body) {
             sql.exec(

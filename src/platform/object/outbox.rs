@@ -12,11 +12,11 @@
 //! given up on) is the stream's D1 watermark, the `last_seq` that D1-backed pages are
 //! complete up to (SPEC §12).
 
-use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, Env, SqlStorage};
 
 use crate::domain::replica::{backoff_ms, jittered, Statement};
+use crate::platform::object::rows::{row, Rows};
 use crate::platform::runtime::random_u64;
 
 /// Rows sent to D1 per batch (one D1 transaction).
@@ -67,25 +67,26 @@ pub fn watermark(sql: &SqlStorage) -> u64 {
     counter(sql, "d1_seq").max(0) as u64
 }
 
-#[derive(Deserialize)]
-struct N {
-    n: i64,
+row! {
+    struct N {
+        n: i64,
+    }
 }
 
 pub fn counter(sql: &SqlStorage, k: &str) -> i64 {
-    sql.exec("SELECT n FROM counters WHERE k = ?", Some(vec![k.into()]))
-        .and_then(|c| c.to_array::<N>())
+    sql.rows::<N>("SELECT n FROM counters WHERE k = ?", Some(vec![k.into()]))
         .ok()
         .and_then(|rows| rows.first().map(|r| r.n))
         .unwrap_or(0)
 }
 
-#[derive(Deserialize)]
-struct Row {
-    id: i64,
-    stmt: String,
-    seq: Option<i64>,
-    attempts: i64,
+row! {
+    struct Row {
+        id: i64,
+        stmt: String,
+        seq: Option<i64>,
+        attempts: i64,
+    }
 }
 
 fn arg(v: &serde_json::Value) -> JsValue {
@@ -106,12 +107,10 @@ fn prepare(db: &D1Database, row: &Row) -> worker::Result<worker::D1PreparedState
 
 /// Copies the next rows to D1; returns when to run again (`None`: the outbox is empty).
 pub async fn drain(sql: &SqlStorage, env: &Env, now: i64) -> worker::Result<Option<i64>> {
-    let rows: Vec<Row> = sql
-        .exec(
-            &format!("SELECT id, stmt, seq, attempts FROM outbox ORDER BY id LIMIT {BATCH}"),
-            None,
-        )?
-        .to_array()?;
+    let rows: Vec<Row> = sql.rows(
+        &format!("SELECT id, stmt, seq, attempts FROM outbox ORDER BY id LIMIT {BATCH}"),
+        None,
+    )?;
     if rows.is_empty() {
         return Ok(None);
     }
@@ -238,24 +237,24 @@ fn done_upto(rows: &[Row]) -> i64 {
 /// Whether rows wait (checked as an object starts, so a drain that an upgrade or a lost
 /// alarm left unscheduled runs again).
 pub fn pending(sql: &SqlStorage) -> bool {
-    #[derive(Deserialize)]
-    struct Id {
-        #[allow(dead_code)]
-        id: i64,
+    row! {
+        struct Id {
+            #[allow(dead_code)]
+            id: i64,
+        }
     }
-    sql.exec("SELECT id FROM outbox LIMIT 1", None)
-        .and_then(|c| c.to_array::<Id>())
+    sql.rows::<Id>("SELECT id FROM outbox LIMIT 1", None)
         .is_ok_and(|r| !r.is_empty())
 }
 
-#[derive(Deserialize)]
-struct Failures {
-    failures: i64,
+row! {
+    struct Failures {
+        failures: i64,
+    }
 }
 
 fn failures(sql: &SqlStorage) -> i64 {
-    sql.exec("SELECT failures FROM outbox_state WHERE k = 'd1'", None)
-        .and_then(|c| c.to_array::<Failures>())
+    sql.rows::<Failures>("SELECT failures FROM outbox_state WHERE k = 'd1'", None)
         .ok()
         .and_then(|r| r.first().map(|f| f.failures))
         .unwrap_or(0)
@@ -281,13 +280,12 @@ pub fn trim_dead_letters(sql: &SqlStorage, now: i64) -> worker::Result<Option<i6
         "DELETE FROM dead_letters WHERE at < ?",
         Some(vec![(now - DEAD_LETTER_TTL_MS).into()]),
     )?;
-    #[derive(Deserialize)]
-    struct Oldest {
-        at: Option<i64>,
+    row! {
+        struct Oldest {
+            at: Option<i64>,
+        }
     }
-    let oldest: Vec<Oldest> = sql
-        .exec("SELECT min(at) AS at FROM dead_letters", None)?
-        .to_array()?;
+    let oldest: Vec<Oldest> = sql.rows("SELECT min(at) AS at FROM dead_letters", None)?;
     Ok(oldest
         .first()
         .and_then(|o| o.at)

@@ -12,10 +12,11 @@
 //! `SCHEMA` in its `store.rs` (never edit an earlier one), and cover it with a test that starts from storage
 //! of the previous version (`tests/fixtures/`).
 
-use serde::Deserialize;
 use worker::{SqlStorage, Storage};
 
 use super::transaction::atomically;
+
+use crate::platform::object::rows::{row, Rows};
 
 /// The ordered migrations of one object class.
 pub struct Schema {
@@ -28,9 +29,10 @@ pub struct Schema {
 const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_version \
     (id INTEGER PRIMARY KEY CHECK (id = 0), v INTEGER NOT NULL)";
 
-#[derive(Deserialize)]
-struct Version {
-    v: i64,
+row! {
+    struct Version {
+        v: i64,
+    }
 }
 
 impl Schema {
@@ -41,9 +43,7 @@ impl Schema {
 
     /// The version of this storage: 0 when the object has never written anything.
     pub fn version(sql: &SqlStorage) -> u32 {
-        let versioned = sql
-            .exec("SELECT v FROM schema_version WHERE id = 0", None)
-            .and_then(|c| c.to_array::<Version>());
+        let versioned = sql.rows::<Version>("SELECT v FROM schema_version WHERE id = 0", None);
         match versioned {
             Ok(rows) => rows.first().map_or(0, |r| r.v as u32),
             // Before versioning every object class had a `meta` table.

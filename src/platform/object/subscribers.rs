@@ -6,23 +6,24 @@
 //! The same rows could later name fan-out objects instead of users, to spread a very large
 //! room (see `docs/architecture.md`); nothing here is specific to inboxes but the key.
 
-use serde::Deserialize;
 use worker::{Result, SqlStorage, SqlStorageValue};
 
 use crate::domain::identity::Identity;
+use crate::platform::object::rows::{row, Rows};
 
 /// Schema v3 of rooms.
 pub const SCHEMA_V3: &str = "CREATE TABLE sessions (user_id TEXT PRIMARY KEY,
   user_name TEXT NOT NULL, username TEXT NOT NULL, devices INTEGER NOT NULL,
   lease_until INTEGER NOT NULL)";
 
-#[derive(Deserialize)]
-pub struct Row {
-    pub user_id: String,
-    pub user_name: String,
-    pub username: String,
-    pub devices: i64,
-    pub lease_until: i64,
+row! {
+    pub struct Row {
+        pub user_id: String,
+        pub user_name: String,
+        pub username: String,
+        pub devices: i64,
+        pub lease_until: i64,
+    }
 }
 
 fn s(v: &str) -> SqlStorageValue {
@@ -57,20 +58,18 @@ pub fn remove(sql: &SqlStorage, user: &str) -> Result<()> {
 }
 
 pub fn all(sql: &SqlStorage) -> Vec<Row> {
-    sql.exec(
+    sql.rows(
         "SELECT user_id, user_name, username, devices, lease_until FROM sessions",
         None,
     )
-    .and_then(|c| c.to_array())
     .unwrap_or_default()
 }
 
 pub fn get(sql: &SqlStorage, user: &str) -> Option<Row> {
-    sql.exec(
+    sql.rows::<Row>(
         "SELECT user_id, user_name, username, devices, lease_until FROM sessions WHERE user_id = ?",
         Some(vec![s(user)]),
     )
-    .and_then(|c| c.to_array::<Row>())
     .ok()
     .and_then(|rows| rows.into_iter().next())
 }

@@ -6,8 +6,9 @@
 
 use std::cell::{Cell, RefCell};
 
-use serde::Deserialize;
 use worker::{SqlStorage, State};
+
+use crate::platform::object::rows::{row, Rows};
 
 /// Every kind of delayed work an object does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,10 +69,11 @@ pub const SCHEMA_V2: &str = "CREATE TABLE timers (name TEXT PRIMARY KEY, due INT
 /// How long a failed timer waits before it runs again.
 pub const RETRY_MS: i64 = 5_000;
 
-#[derive(Deserialize)]
-struct Row {
-    name: String,
-    due: i64,
+row! {
+    struct Row {
+        name: String,
+        due: i64,
+    }
 }
 
 /// Puts `timer` on the queue for `at` (an earlier due time stays), without arming the alarm:
@@ -139,12 +141,10 @@ impl Timers {
     /// Takes the timers due at `now` off the queue (the alarm that fired is spent).
     pub fn take_due(&self, sql: &SqlStorage, now: i64) -> worker::Result<Vec<Timer>> {
         self.alarm_at.set(None);
-        let rows: Vec<Row> = sql
-            .exec(
-                "SELECT name, due FROM timers WHERE due <= ? ORDER BY due",
-                Some(vec![now.into()]),
-            )?
-            .to_array()?;
+        let rows: Vec<Row> = sql.rows(
+            "SELECT name, due FROM timers WHERE due <= ? ORDER BY due",
+            Some(vec![now.into()]),
+        )?;
         sql.exec("DELETE FROM timers WHERE due <= ?", Some(vec![now.into()]))?;
         self.known.borrow_mut().clear();
         Ok(rows
@@ -158,8 +158,7 @@ impl Timers {
         let rows: Vec<Row> = state
             .storage()
             .sql()
-            .exec("SELECT name, due FROM timers ORDER BY due", None)?
-            .to_array()?;
+            .rows("SELECT name, due FROM timers ORDER BY due", None)?;
         for r in &rows {
             if let Some(t) = Timer::from_name(&r.name) {
                 self.remember(t, r.due);

@@ -6,7 +6,6 @@
 //! outbox (as is an event the backend refuses with another status). Delivery runs only from
 //! the alarm, with a fetch timeout, so a slow backend never delays a chat frame.
 
-use serde::Deserialize;
 use serde_json::Value;
 use worker::{SqlStorage, Storage};
 
@@ -14,6 +13,7 @@ use super::outbox;
 use super::transaction::atomically;
 use crate::domain::time::iso;
 use crate::domain::webhook::{self, Kind, Verdict, WebhookSettings};
+use crate::platform::object::rows::{row, Rows};
 use crate::platform::runtime::{new_id, random_u64};
 use crate::platform::webhook_http::send;
 
@@ -52,32 +52,30 @@ pub fn record(
     Ok(true)
 }
 
-#[derive(Deserialize, Clone)]
-struct Row {
-    n: i64,
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    body: String,
-    created: i64,
-    attempts: i64,
-    next_at: i64,
+row! {
+    #[derive(Clone)]
+    struct Row {
+        n: i64,
+        id: String,
+        kind: String,
+        body: String,
+        created: i64,
+        attempts: i64,
+        next_at: i64,
+    }
 }
 
 /// Whether events wait (an object checks as it starts, and after a commit).
 pub fn pending(sql: &SqlStorage) -> bool {
-    sql.exec("SELECT n FROM webhooks LIMIT 1", None)
-        .and_then(|c| c.to_array::<Value>())
+    sql.rows::<Value>("SELECT n FROM webhooks LIMIT 1", None)
         .is_ok_and(|r| !r.is_empty())
 }
 
 fn head(sql: &SqlStorage) -> worker::Result<Option<Row>> {
-    let rows: Vec<Row> = sql
-        .exec(
-            "SELECT n, id, type, body, created, attempts, next_at FROM webhooks ORDER BY n LIMIT 1",
-            None,
-        )?
-        .to_array()?;
+    let rows: Vec<Row> = sql.rows(
+        "SELECT n, id, type AS kind, body, created, attempts, next_at FROM webhooks ORDER BY n LIMIT 1",
+        None,
+    )?;
     Ok(rows.into_iter().next())
 }
 

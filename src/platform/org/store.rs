@@ -1,7 +1,6 @@
 //! The org hub's SQLite behind [`OrgStore`]: the bounded event log, API membership, and the
 //! hub's schema versions.
 
-use serde::Deserialize;
 use worker::{console_error, Result, SqlStorage, Storage};
 
 use crate::domain::org::{OrgChange, OrgStore};
@@ -9,6 +8,7 @@ use crate::domain::replica;
 use crate::domain::room::StoreError;
 use crate::domain::stream::EventLog;
 use crate::platform::object::event_log::{self, SqlLog};
+use crate::platform::object::rows::{row, Rows};
 use crate::platform::object::schema::Schema;
 use crate::platform::object::transaction::atomically;
 use crate::platform::object::{hub, idempotency, outbox, timers};
@@ -39,10 +39,11 @@ pub struct SqliteOrg<'a> {
     pub retention: u64,
 }
 
-#[derive(Deserialize)]
-struct UserRow {
-    #[allow(dead_code)]
-    user_id: String,
+row! {
+    struct UserRow {
+        #[allow(dead_code)]
+        user_id: String,
+    }
 }
 
 impl EventLog for SqliteOrg<'_> {
@@ -60,11 +61,10 @@ impl EventLog for SqliteOrg<'_> {
 impl OrgStore for SqliteOrg<'_> {
     fn is_member(&self, user_id: &str) -> bool {
         self.sql
-            .exec(
+            .rows::<UserRow>(
                 "SELECT user_id FROM members WHERE user_id = ?",
                 Some(vec![user_id.into()]),
             )
-            .and_then(|c| c.to_array::<UserRow>())
             .is_ok_and(|rows| !rows.is_empty())
     }
 

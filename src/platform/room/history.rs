@@ -1,7 +1,6 @@
 //! Conversation history pages read from D1 (the queryable copy): newest last, exclusive
 //! cursors, and never past the seq D1 is complete up to.
 
-use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::Env;
 
@@ -9,19 +8,21 @@ use super::api::sender_from_json;
 use crate::domain::errors::ApiError;
 use crate::domain::protocol::MessageView;
 use crate::platform::object::d1::query;
+use crate::platform::object::rows::row;
 
-#[derive(Deserialize)]
-struct Row {
-    seq: f64,
-    id: String,
-    sender_id: String,
-    sender: String,
-    content: Option<String>,
-    parent_message_id: Option<String>,
-    client_msg_id: Option<String>,
-    created_at: String,
-    edited_at: Option<String>,
-    is_deleted: f64,
+row! {
+    struct Row {
+        seq: f64,
+        id: String,
+        sender_id: String,
+        sender: String,
+        content: Option<String>,
+        parent_message_id: Option<String>,
+        client_msg_id: Option<String>,
+        created_at: String,
+        edited_at: Option<String>,
+        is_deleted: f64,
+    }
 }
 
 pub struct Page {

@@ -25,7 +25,7 @@ use crate::platform::object::{hub, idempotency, subscribers};
 use crate::platform::runtime::now_ms;
 
 async fn body<T: DeserializeOwned>(req: &mut Request) -> Result<T> {
-    req.json::<T>().await
+    crate::platform::http::body(req).await
 }
 
 fn forbidden() -> Result<Response> {

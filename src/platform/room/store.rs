@@ -2,7 +2,6 @@
 //! reactions, members, presence grace and idempotency keys, and the room's schema versions.
 //! Every write of one change runs in one storage transaction.
 
-use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue, Storage};
 
 use crate::domain::protocol::{MessageView, ReactionAction};
@@ -15,6 +14,7 @@ use crate::domain::stream::EventLog;
 use crate::domain::webhook::{Kind, WebhookSettings};
 
 use crate::platform::object::event_log::SqlLog;
+use crate::platform::object::rows::{row, FromRow, Rows};
 use crate::platform::object::schema::Schema;
 use crate::platform::object::transaction::atomically;
 use crate::platform::object::{hub, idempotency, outbox, subscribers, timers, webhooks};
@@ -58,16 +58,18 @@ pub struct SqliteRoom {
     pub conversation_id: String,
 }
 
-#[derive(Deserialize)]
-struct MsgRow {
-    id: String,
-    seq: i64,
-    sender_id: String,
-    deleted: i64,
+row! {
+    struct MsgRow {
+        id: String,
+        seq: i64,
+        sender_id: String,
+        deleted: i64,
+    }
 }
-#[derive(Deserialize)]
-struct UserRow {
-    user_id: String,
+row! {
+    struct UserRow {
+        user_id: String,
+    }
 }
 
 fn s(v: &str) -> SqlStorageValue {
@@ -75,15 +77,8 @@ fn s(v: &str) -> SqlStorageValue {
 }
 
 impl SqliteRoom {
-    fn rows<T: for<'de> Deserialize<'de>>(
-        &self,
-        query: &str,
-        args: Vec<SqlStorageValue>,
-    ) -> Vec<T> {
-        self.sql
-            .exec(query, Some(args))
-            .and_then(|c| c.to_array())
-            .unwrap_or_default()
+    fn rows<T: FromRow>(&self, query: &str, args: Vec<SqlStorageValue>) -> Vec<T> {
+        self.sql.rows(query, Some(args)).unwrap_or_default()
     }
 
     /// Everything one committed change writes: its event, its row, its D1 copy.
@@ -197,21 +192,21 @@ impl SqliteRoom {
 
     /// Rewrites the stored frames of a deleted message so its content is gone everywhere.
     fn erase(&self, message_id: &str) -> worker::Result<()> {
-        #[derive(Deserialize)]
-        struct Row {
-            seq: i64,
-            kind: String,
-            frame: String,
+        row! {
+            struct Row {
+                seq: i64,
+                kind: String,
+                frame: String,
+            }
         }
         // Unlike reads for checks, a failed read here must fail the delete: the content
         // would stay.
         let rows: Vec<Row> = self
             .sql
-            .exec(
+            .rows(
                 "SELECT seq, kind, frame FROM events WHERE ref_id = ? AND kind IN ('chat_message', 'message_edit')",
                 Some(vec![s(message_id)]),
-            )?
-            .to_array()?;
+            )?;
         for row in rows {
             let erased = if row.kind == "chat_message" {
                 erase_message_frame(&row.frame)
